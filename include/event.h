@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GMT_EVENT_H
+#define GMT_EVENT_H
+
+/*
+ * Shared between bpf/gomaptrace.bpf.c and user/. Include vmlinux.h (BPF) or
+ * <linux/types.h> (user space) first.
+ */
+
+#define GMT_STACK_DEPTH		10	/* return addresses kept per op */
+#define GMT_HISTORY_LEN		10	/* map ops kept per thread */
+#define GMT_FATAL_MSG_LEN	64
+
+/* Kinds of operation; the same numbering as enum probe_op in gobin.h. */
+enum gmt_op {
+	GMT_OP_ASSIGN = 0,
+	GMT_OP_DELETE = 1,
+	GMT_OP_CLEAR = 2,
+	GMT_OP_ITER_INIT = 3,
+	GMT_OP_ITER_NEXT = 4,
+	GMT_OP_FATAL = 5,
+};
+
+#define GMT_EV_WRITING	0x01	/* write-in-progress flag was already set */
+
+/*
+ * One map operation. The attach cookie of each uprobe carries the op kind;
+ * nothing is learned after the probe point (no uretprobes on Go).
+ */
+struct gmt_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u32 pid;
+	__u32 tid;
+	__u64 goid;
+	__u64 map;		/* hmap* / maps.Map* (run-time address) */
+	__u64 type;		/* maptype* (run-time address) */
+	__u8 op;		/* enum gmt_op */
+	__u8 flags;		/* GMT_EV_* */
+	__u8 nstack;		/* valid entries in stack[] */
+	__u8 _pad0;
+	__u32 _pad1;
+	__u64 stack[GMT_STACK_DEPTH];	/* return addresses, caller first */
+};
+
+/* The fatal path: the record is longer, told apart by op == GMT_OP_FATAL. */
+struct gmt_fatal_event {
+	struct gmt_event ev;	/* map/type are 0: the runtime does not pass them */
+	__u32 msg_len;
+	__u32 _pad;
+	char msg[GMT_FATAL_MSG_LEN];	/* runtime.fatal/throw's string */
+};
+
+/* One slot of a thread's rolling history (the crash flight recorder). */
+struct gmt_hist_op {
+	__u64 ts_ns;
+	__u64 map;
+	__u64 goid;
+	__u8 op;
+	__u8 flags;
+	__u8 nstack;
+	__u8 _pad[5];
+	__u64 stack[GMT_STACK_DEPTH];
+};
+
+struct gmt_history {
+	__u32 next;		/* total ops recorded; slot = next % LEN */
+	__u32 _pad;
+	struct gmt_hist_op ops[GMT_HISTORY_LEN];
+};
+
+#endif

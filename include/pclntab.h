@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GMT_PCLNTAB_H
+#define GMT_PCLNTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errbuf.h"
+
+/*
+ * Go's own PC table (.gopclntab), the one source of names and lines that a
+ * stripped Go binary still carries. Supported magics: 0xfffffffa (1.16,
+ * 1.17), 0xfffffff0 (1.18, 1.19), 0xfffffff1 (1.20+).
+ */
+enum pclntab_version {
+	PCLNTAB_UNKNOWN = 0,
+	PCLNTAB_116 = 116,
+	PCLNTAB_118 = 118,
+	PCLNTAB_120 = 120,
+};
+
+struct pcln_func {
+	uint64_t entry;		/* link-time address */
+	uint64_t end;		/* one past the last byte */
+	const char *name;	/* points into the table, NUL-terminated */
+	uint32_t funcoff;	/* offset of the _func record (internal) */
+};
+
+struct pcln_frame {
+	const char *function;
+	const char *file;
+	int line;
+	bool inlined;		/* true for every frame but the outermost */
+};
+
+struct pclntab;
+
+/*
+ * data/size: the .gopclntab bytes (must outlive the table).
+ * text_start: link-time address of runtime.text (the .text section), used
+ * when the header's own textStart is 0 (seen in Go 1.26).
+ */
+int pclntab_parse(struct pclntab **out, const uint8_t *data, size_t size,
+		  uint64_t text_start, struct errbuf *err);
+void pclntab_free(struct pclntab *t);
+
+enum pclntab_version pclntab_get_version(const struct pclntab *t);
+size_t pclntab_nfuncs(const struct pclntab *t);
+const struct pcln_func *pclntab_func(const struct pclntab *t, size_t i);
+const struct pcln_func *pclntab_find_name(const struct pclntab *t,
+					  const char *name);
+const struct pcln_func *pclntab_find_pc(const struct pclntab *t, uint64_t pc);
+
+/*
+ * Expand pc (link-time) into its frames, innermost first, as
+ * runtime.CallersFrames does: each inlined call, then the real function.
+ * Returns the number written (<= max), 0 when pc is in no function.
+ * Pass the exact PC; callers symbolising return addresses pass ret - 1.
+ */
+int pclntab_frames(const struct pclntab *t, uint64_t pc,
+		   struct pcln_frame *frames, int max);
+
+#endif

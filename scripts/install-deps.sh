@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs what the build and the tests need. Quick when all is present:
+# apt-get runs only if a package is missing.
+set -e
+
+PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+golang-go libcmocka-dev python3 python3-pytest npm nodejs \
+libclang-rt-14-dev binutils"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "install-deps: installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# esbuild (Go 1.26, stripped, no buildinfo): a real Go binary nobody here
+# wrote, for the Swiss-map tests. npm ships it as a plain ELF.
+ESB_DIR=build/npm
+ESB_VER=0.28.2
+if [ ! -x "$ESB_DIR/node_modules/@esbuild/linux-x64/bin/esbuild" ]; then
+	mkdir -p "$ESB_DIR"
+	npm install --silent --no-audit --no-fund --prefix "$ESB_DIR" \
+		"@esbuild/linux-x64@$ESB_VER" >/dev/null 2>&1 ||
+		npm install --no-audit --no-fund --prefix "$ESB_DIR" \
+			"@esbuild/linux-x64@$ESB_VER"
+fi

@@ -1,0 +1,3 @@
+module gomaptrace.test/targets
+
+go 1.19
