@@ -11,9 +11,10 @@ import subprocess
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-GMT = os.path.join(ROOT, "build", "gomaptrace")
+BUILD = os.path.join(ROOT, os.environ.get("GMT_BUILD", "build"))
+GMT = os.path.join(BUILD, "gomaptrace")
 GO_SRC = os.path.join(ROOT, "tests", "go")
-GO_OUT = os.path.join(ROOT, "build", "gotargets")
+GO_OUT = os.path.join(BUILD, "gotargets")
 ESBUILD = os.path.join(ROOT, "build", "npm", "node_modules", "@esbuild",
                        "linux-x64", "bin", "esbuild")
 
