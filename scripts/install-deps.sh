@@ -4,14 +4,15 @@
 set -e
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-golang-go libcmocka-dev python3 python3-pytest npm nodejs \
-libclang-rt-14-dev binutils"
+golang-go libcmocka-dev python3 python3-pytest libclang-rt-14-dev binutils"
 
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
+# npm may come with a nodejs that is not Debian's; only ask for it if absent.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
 	echo "install-deps: installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
