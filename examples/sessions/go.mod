@@ -1,0 +1,3 @@
+module gomaptrace.example/sessions
+
+go 1.19
