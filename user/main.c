@@ -3,7 +3,6 @@
  * gomaptrace: find concurrent Go map access in live processes.
  * This file only dispatches to the subcommands.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,18 +24,6 @@ static const struct command commands[] = {
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gomaptrace: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
 
 static void usage(FILE *out)
 {

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runtime type descriptors (internal/abi.Type, runtime._type before 1.21):
+ *     0  Size_      uintptr
+ *     8  PtrBytes   uintptr
+ *     16 Hash       uint32
+ *     20 TFlag      uint8
+ *     21 Align_     uint8
+ *     22 FieldAlign uint8
+ *     23 Kind_      uint8
+ *     24 Equal      func
+ *     32 GCData     *byte
+ *     40 Str        NameOff (int32, from moduledata.types)
+ *     44 PtrToThis  TypeOff
+ * The layout has been the same on amd64 from Go 1.14 to 1.26.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gotypes.h"
+
+#define TYPE_SIZE 48
+#define OFF_TFLAG 20
+#define OFF_KIND 23
+#define OFF_STR 40
+#define TFLAG_EXTRA_STAR 0x2
+#define MAX_NAME 4096
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+void gotypes_init(struct gotypes *t, const struct elf_file *ef,
+		  uint64_t types, uint64_t etypes, int go_minor)
+{
+	memset(t, 0, sizeof(*t));
+	t->ef = ef;
+	if (types && etypes > types) {
+		t->types = types;
+		t->etypes = etypes;
+	}
+	t->go_minor = go_minor;
+	t->has_symtab = elf_find_section(ef, ".symtab") != NULL;
+}
+
+static const uint8_t *type_at(const struct gotypes *t, uint64_t addr)
+{
+	if (!t->types || addr < t->types || addr >= t->etypes ||
+	    t->etypes - addr < TYPE_SIZE)
+		return NULL;
+	return elf_vaddr_ptr(t->ef, addr, TYPE_SIZE);
+}
+
+int gotypes_kind(const struct gotypes *t, uint64_t addr)
+{
+	const uint8_t *ty = type_at(t, addr);
+
+	return ty ? ty[OFF_KIND] & GO_KIND_MASK : -1;
+}
+
+/* The name bytes at types+off: 1.17+ varint length, older 2-byte BE. */
+static int read_name(const struct gotypes *t, uint64_t off,
+		     const uint8_t **s, size_t *n)
+{
+	uint64_t addr = t->types + off, len = 0;
+	size_t hdr = 0, avail;
+	const uint8_t *p;
+
+	if (off >= t->etypes - t->types)
+		return -1;
+	avail = t->etypes - addr;
+	p = elf_vaddr_ptr(t->ef, addr, avail < 16 ? avail : 16);
+	if (!p || avail < 2)
+		return -1;
+	if (t->go_minor >= 0 && t->go_minor < 17) {
+		if (avail < 3)
+			return -1;
+		len = (uint64_t)p[1] << 8 | p[2];
+		hdr = 3;
+	} else {
+		for (size_t i = 1; i < 11 && i < avail; i++) {
+			len |= (uint64_t)(p[i] & 0x7f) << (7 * (i - 1));
+			if (!(p[i] & 0x80)) {
+				hdr = i + 1;
+				break;
+			}
+		}
+		if (!hdr)
+			return -1;
+	}
+	if (len > MAX_NAME || len > avail - hdr)
+		return -1;
+	*s = elf_vaddr_ptr(t->ef, addr + hdr, len);
+	*n = len;
+	return *s || !len ? 0 : -1;
+}
+
+/* "type:map[string]int" (1.20+) or "type.map[string]int" exactly at addr. */
+static int symtab_name(const struct gotypes *t, uint64_t addr, char *buf,
+		       size_t len)
+{
+	const char *sym;
+	uint64_t at;
+
+	if (!t->has_symtab)
+		return -1;
+	sym = elf_symbol_at(t->ef, addr);
+	if (!sym || strncmp(sym, "type", 4) || (sym[4] != ':' && sym[4] != '.'))
+		return -1;
+	if (sym[5] == '.' || sym[5] == '\0')	/* type:.eq.*, type..namedata */
+		return -1;
+	if (!elf_symbol_addr(t->ef, sym, &at, NULL) || at != addr)
+		return -1;
+	snprintf(buf, len, "%s", sym + 5);
+	return 0;
+}
+
+int gotypes_name(const struct gotypes *t, uint64_t addr, char *buf,
+		 size_t len)
+{
+	const uint8_t *ty, *s;
+	size_t n;
+	int32_t str;
+
+	if (!len)
+		return -1;
+	if (!symtab_name(t, addr, buf, len))
+		return 0;
+	ty = type_at(t, addr);
+	if (!ty)
+		return -1;
+	str = (int32_t)rd32(ty + OFF_STR);
+	if (str < 0 || read_name(t, (uint64_t)str, &s, &n))
+		return -1;
+	if ((ty[OFF_TFLAG] & TFLAG_EXTRA_STAR) && n && s[0] == '*') {
+		s++;
+		n--;
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			return -1;
+	return 0;
+}
+
+int gotypes_typelinks(const struct gotypes *t,
+		      void (*fn)(void *ctx, uint64_t addr), void *ctx,
+		      size_t max)
+{
+	const struct elf_section *sec = elf_find_section(t->ef, ".typelink");
+	const uint8_t *p;
+	size_t i;
+
+	if (!sec)	/* PIE */
+		sec = elf_find_section(t->ef, ".data.rel.ro.typelink");
+	if (!sec || !t->types || sec->size % 4)
+		return -1;
+	p = elf_vaddr_ptr(t->ef, sec->addr, sec->size);
+	if (!p)
+		return -1;
+	for (i = 0; i < sec->size / 4 && i < max; i++)
+		fn(ctx, t->types + rd32(p + 4 * i));
+	return (int)i;
+}
