@@ -53,6 +53,20 @@ const struct pcln_func *pclntab_find_name(const struct pclntab *t,
 const struct pcln_func *pclntab_find_pc(const struct pclntab *t, uint64_t pc);
 
 /*
+ * The inline tree is FUNCDATA, which lives outside .gopclntab: Go 1.18+
+ * stores it as an offset from moduledata.gofunc (go:func.*), Go 1.16/1.17
+ * as an absolute address. read(ctx, addr, len) returns len bytes at
+ * link-time address addr, or NULL. gofunc is ignored before Go 1.18.
+ * Without this (or with gofunc 0 on 1.18+) pclntab_frames() still gives the
+ * outermost function with the innermost file:line, as addr2line does.
+ * See moduledata.h for finding gofunc in an ELF image.
+ */
+typedef const uint8_t *(*pclntab_read_fn)(void *ctx, uint64_t addr,
+					  size_t len);
+void pclntab_set_funcdata(struct pclntab *t, pclntab_read_fn read, void *ctx,
+			  uint64_t gofunc);
+
+/*
  * Expand pc (link-time) into its frames, innermost first, as
  * runtime.CallersFrames does: each inlined call, then the real function.
  * Returns the number written (<= max), 0 when pc is in no function.

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Finds runtime.firstmoduledata without .symtab. Its first field is a
+ * pointer to .gopclntab (pcHeader), so a scan of the writable sections for
+ * that address finds candidates; the text field confirms one. Field offsets
+ * per version (runtime/symtab.go), counted in 8-byte words:
+ *   1.16/1.17: text 22, etext 23, types 35, etypes 36 (no gofunc)
+ *   1.18/1.19: the same, rodata 37, gofunc 38
+ *   1.20+:     covctrs/ecovctrs inserted at 32: types 37, etypes 38, gofunc 40
+ * (checked against Go 1.19 and Go 1.26 binaries.)
+ */
+#include <elf.h>
+#include <string.h>
+
+#include "moduledata.h"
+
+#define F_TEXT 22
+#define F_ETEXT 23
+
+struct md_layout {
+	unsigned types, etypes, gofunc;	/* gofunc 0: absent */
+};
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static struct md_layout layout_for(enum pclntab_version v)
+{
+	switch (v) {
+	case PCLNTAB_116:
+		return (struct md_layout){ 35, 36, 0 };
+	case PCLNTAB_118:
+		return (struct md_layout){ 35, 36, 38 };
+	default:
+		return (struct md_layout){ 37, 38, 40 };
+	}
+}
+
+const uint8_t *elf_file_reader(void *ctx, uint64_t addr, size_t len)
+{
+	return elf_vaddr_ptr(ctx, addr, len);
+}
+
+/*
+ * Pointer-sized field at addr. Slots written only through a dynamic
+ * relocation (external linkers may leave them 0 in the file) are read from
+ * the R_X86_64_RELATIVE addend instead.
+ */
+static uint64_t read_ptr(const struct elf_file *ef, uint64_t addr)
+{
+	const uint8_t *p = elf_vaddr_ptr(ef, addr, 8);
+	uint64_t v = p ? rd64(p) : 0;
+
+	if (v)
+		return v;
+	for (size_t i = 0; i < ef->nsections; i++) {
+		const struct elf_section *s = &ef->sections[i];
+		const uint8_t *r;
+
+		if (s->type != SHT_RELA || s->offset > ef->size ||
+		    s->size > ef->size - s->offset)
+			continue;
+		r = ef->data + s->offset;
+		for (uint64_t o = 0; o + 24 <= s->size; o += 24) {
+			if (rd64(r + o) == addr &&
+			    ELF64_R_TYPE(rd64(r + o + 8)) == R_X86_64_RELATIVE)
+				return rd64(r + o + 16);
+		}
+	}
+	return 0;
+}
+
+static bool in_exec_segment(const struct elf_file *ef, uint64_t addr)
+{
+	for (size_t i = 0; i < ef->nsegments; i++) {
+		const struct elf_segment *s = &ef->segments[i];
+
+		if ((s->flags & PF_X) && addr >= s->vaddr &&
+		    addr - s->vaddr < s->memsz)
+			return true;
+	}
+	return false;
+}
+
+/* Fill md from a candidate at addr; false when it does not look right. */
+static bool try_candidate(const struct elf_file *ef, uint64_t addr,
+			  enum pclntab_version v, struct moduledata *md)
+{
+	struct md_layout l = layout_for(v);
+	unsigned last = l.gofunc ? l.gofunc : l.etypes;
+
+	if (!elf_vaddr_ptr(ef, addr, (last + 1) * 8ULL))
+		return false;
+	md->addr = addr;
+	md->text = read_ptr(ef, addr + F_TEXT * 8);
+	md->etext = read_ptr(ef, addr + F_ETEXT * 8);
+	md->types = read_ptr(ef, addr + l.types * 8ULL);
+	md->etypes = read_ptr(ef, addr + l.etypes * 8ULL);
+	md->gofunc = l.gofunc ? read_ptr(ef, addr + l.gofunc * 8ULL) : 0;
+	if (!in_exec_segment(ef, md->text) || md->etext < md->text)
+		return false;
+	if (md->etypes < md->types)
+		return false;
+	if (l.gofunc && !elf_vaddr_ptr(ef, md->gofunc, 1))
+		return false;
+	return true;
+}
+
+static bool scan_section(const struct elf_file *ef,
+			 const struct elf_section *s, uint64_t pclntab_addr,
+			 enum pclntab_version v, struct moduledata *md)
+{
+	uint64_t start = (s->addr + 7) & ~7ULL;
+
+	if (s->type != SHT_PROGBITS || !(s->flags & SHF_WRITE) ||
+	    !(s->flags & SHF_ALLOC) || start < s->addr)
+		return false;
+	for (uint64_t a = start; a - s->addr + 8 <= s->size; a += 8) {
+		const uint8_t *p = elf_vaddr_ptr(ef, a, 8);
+
+		if (!p)
+			return false;
+		if (rd64(p) == pclntab_addr && try_candidate(ef, a, v, md))
+			return true;
+	}
+	return false;
+}
+
+/* Fallback: a pcHeader pointer set only by a dynamic relocation. */
+static bool scan_relocs(const struct elf_file *ef, uint64_t pclntab_addr,
+			enum pclntab_version v, struct moduledata *md)
+{
+	for (size_t i = 0; i < ef->nsections; i++) {
+		const struct elf_section *s = &ef->sections[i];
+		const uint8_t *r;
+
+		if (s->type != SHT_RELA || s->offset > ef->size ||
+		    s->size > ef->size - s->offset)
+			continue;
+		r = ef->data + s->offset;
+		for (uint64_t o = 0; o + 24 <= s->size; o += 24) {
+			uint64_t type = ELF64_R_TYPE(rd64(r + o + 8));
+
+			if (type == R_X86_64_RELATIVE &&
+			    rd64(r + o + 16) == pclntab_addr &&
+			    try_candidate(ef, rd64(r + o), v, md))
+				return true;
+		}
+	}
+	return false;
+}
+
+int moduledata_find(const struct elf_file *ef, uint64_t pclntab_addr,
+		    enum pclntab_version v, struct moduledata *md,
+		    struct errbuf *err)
+{
+	const struct elf_section *mod = elf_find_section(ef, ".go.module");
+
+	memset(md, 0, sizeof(*md));
+	/* Go 1.26 gives moduledata a section of its own. */
+	if (mod && try_candidate(ef, mod->addr, v, md) &&
+	    read_ptr(ef, mod->addr) == pclntab_addr)
+		return 0;
+	for (size_t i = 0; i < ef->nsections; i++) {
+		if (scan_section(ef, &ef->sections[i], pclntab_addr, v, md))
+			return 0;
+	}
+	if (scan_relocs(ef, pclntab_addr, v, md))
+		return 0;
+	memset(md, 0, sizeof(*md));
+	return errbuf_set(err, "cannot find the Go runtime's moduledata "
+			  "(no pointer to .gopclntab at 0x%llx)",
+			  (unsigned long long)pclntab_addr);
+}
+
+int moduledata_attach(struct pclntab *t, const struct elf_file *ef,
+		      uint64_t pclntab_addr, struct moduledata *md,
+		      struct errbuf *err)
+{
+	struct moduledata local;
+	enum pclntab_version v = pclntab_get_version(t);
+
+	if (!md)
+		md = &local;
+	if (moduledata_find(ef, pclntab_addr, v, md, err))
+		return -1;
+	pclntab_set_funcdata(t, elf_file_reader, (void *)ef, md->gofunc);
+	return 0;
+}
