@@ -22,6 +22,7 @@ type Session struct {
 type Store struct {
 	mu       sync.Mutex
 	sessions map[string]*Session
+	hits     map[string]int
 	lastSeen map[int]int64
 }
 
@@ -30,9 +31,10 @@ func (s *Store) Touch(id string, user string) {
 	sess, ok := s.sessions[id]
 	if !ok {
 		sess = &Session{User: user}
-		s.sessions[id] = sess // locked write: contention, not a crash
+		s.sessions[id] = sess
 	}
 	sess.Hits++
+	s.hits[user]++ // locked write from every worker: a contention hot spot
 	s.mu.Unlock()
 }
 
@@ -51,7 +53,11 @@ func worker(s *Store, w int, n int, wg *sync.WaitGroup) {
 }
 
 func main() {
-	s := &Store{sessions: map[string]*Session{}, lastSeen: map[int]int64{}}
+	s := &Store{
+		sessions: map[string]*Session{},
+		hits:     map[string]int{},
+		lastSeen: map[int]int64{},
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
