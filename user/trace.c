@@ -1,0 +1,952 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The in-memory trace model (include/trace.h): append-only tables with
+ * open-addressing hash indexes so the live path (a million events a
+ * second) interns stacks and maps in a few hash probes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "trace.h"
+
+/* ---- a hash index of entries kept elsewhere --------------------------- */
+
+/* Slots hold entry + 1 (0 is empty) and the entry's hash, for rehashing. */
+struct hidx {
+	uint32_t *slot;
+	uint32_t *hash;
+	size_t cap;		/* power of two, or 0 */
+	size_t n;
+};
+
+typedef bool (*hidx_eq_fn)(const void *ctx, uint32_t entry, const void *key);
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint32_t hash2(uint64_t a, uint64_t b)
+{
+	return (uint32_t)mix64(a ^ mix64(b + 0x9e3779b97f4a7c15ULL));
+}
+
+static int64_t hidx_find(const struct hidx *h, uint32_t hash, hidx_eq_fn eq,
+			 const void *ctx, const void *key)
+{
+	size_t mask, i;
+
+	if (!h->cap)
+		return -1;
+	mask = h->cap - 1;
+	for (i = hash & mask; h->slot[i]; i = (i + 1) & mask) {
+		if (h->hash[i] == hash && eq(ctx, h->slot[i] - 1, key))
+			return h->slot[i] - 1;
+	}
+	return -1;
+}
+
+static void hidx_place(uint32_t *slot, uint32_t *hash, size_t cap,
+		       uint32_t hv, uint32_t entry)
+{
+	size_t i, mask = cap - 1;
+
+	for (i = hv & mask; slot[i]; i = (i + 1) & mask)
+		;
+	slot[i] = entry + 1;
+	hash[i] = hv;
+}
+
+static int hidx_grow(struct hidx *h)
+{
+	size_t cap = h->cap ? h->cap * 2 : 64;
+	uint32_t *slot = calloc(cap, sizeof(*slot));
+	uint32_t *hash = calloc(cap, sizeof(*hash));
+
+	if (!slot || !hash) {
+		free(slot);
+		free(hash);
+		return -1;
+	}
+	for (size_t i = 0; i < h->cap; i++)
+		if (h->slot[i])
+			hidx_place(slot, hash, cap, h->hash[i], h->slot[i] - 1);
+	free(h->slot);
+	free(h->hash);
+	h->slot = slot;
+	h->hash = hash;
+	h->cap = cap;
+	return 0;
+}
+
+static int hidx_insert(struct hidx *h, uint32_t hv, uint32_t entry)
+{
+	if ((h->n + 1) * 2 > h->cap && hidx_grow(h))
+		return -1;
+	hidx_place(h->slot, h->hash, h->cap, hv, entry);
+	h->n++;
+	return 0;
+}
+
+static void hidx_free(struct hidx *h)
+{
+	free(h->slot);
+	free(h->hash);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Grow *arr (elements of size sz) so that it holds at least n + 1. */
+static int grow(void *arr, size_t *cap, size_t n, size_t sz)
+{
+	void **p = arr;
+	size_t ncap;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / sz || ncap > UINT32_MAX)
+		return -1;
+	q = realloc(*p, ncap * sz);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = ncap;
+	return 0;
+}
+
+/* ---- the trace's own indexes ------------------------------------------ */
+
+struct trace_index {
+	struct hidx strs, stacks, syms, types, maps, hists;
+	char **str;
+	size_t nstr, cap_str;
+};
+
+int trace_init(struct trace *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->meta.exit_status = -1;
+	strcpy(t->meta.map_impl, "unknown");
+	t->idx = calloc(1, sizeof(*t->idx));
+	return t->idx ? 0 : -1;
+}
+
+void trace_free(struct trace *t)
+{
+	struct trace_index *x = t->idx;
+
+	if (x) {
+		for (size_t i = 0; i < x->nstr; i++)
+			free(x->str[i]);
+		free(x->str);
+		hidx_free(&x->strs);
+		hidx_free(&x->stacks);
+		hidx_free(&x->syms);
+		hidx_free(&x->types);
+		hidx_free(&x->maps);
+		hidx_free(&x->hists);
+		free(x);
+	}
+	free(t->events);
+	free(t->stacks);
+	free(t->syms);
+	free(t->frames);
+	free(t->types);
+	free(t->maps);
+	free(t->histories);
+	free(t->fatals);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- strings ----------------------------------------------------------- */
+
+static uint32_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (uint32_t)mix64(h);
+}
+
+static bool str_eq(const void *ctx, uint32_t e, const void *key)
+{
+	const struct trace_index *x = ctx;
+
+	return !strcmp(x->str[e], key);
+}
+
+const char *trace_intern_str(struct trace *t, const char *s)
+{
+	struct trace_index *x = t->idx;
+	uint32_t hv = str_hash(s);
+	int64_t e = hidx_find(&x->strs, hv, str_eq, x, s);
+	char *copy;
+
+	if (e >= 0)
+		return x->str[e];
+	if (grow(&x->str, &x->cap_str, x->nstr, sizeof(*x->str)))
+		return NULL;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	if (hidx_insert(&x->strs, hv, x->nstr)) {
+		free(copy);
+		return NULL;
+	}
+	x->str[x->nstr++] = copy;
+	return copy;
+}
+
+/* ---- stacks ------------------------------------------------------------ */
+
+struct stack_key {
+	const uint64_t *pc;
+	uint32_t n;
+};
+
+/* Runs once per event: one multiply per PC, one full mix at the end. */
+static uint32_t stack_hash(const uint64_t *pc, uint32_t n)
+{
+	uint64_t h = n;
+
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ pc[i]) * 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)mix64(h);
+}
+
+static bool stack_eq(const void *ctx, uint32_t e, const void *key)
+{
+	const struct trace *t = ctx;
+	const struct stack_key *k = key;
+	const struct trace_stack *s = &t->stacks[e];
+
+	return s->n == k->n && !memcmp(s->pc, k->pc, k->n * sizeof(*k->pc));
+}
+
+int trace_intern_stack(struct trace *t, const uint64_t *pc, uint32_t n,
+		       uint32_t *id)
+{
+	struct stack_key k = { pc, n > GMT_STACK_DEPTH ? GMT_STACK_DEPTH : n };
+	uint32_t hv = stack_hash(k.pc, k.n);
+	int64_t e = hidx_find(&t->idx->stacks, hv, stack_eq, t, &k);
+	struct trace_stack *s;
+
+	if (e >= 0) {
+		*id = e;
+		return 0;
+	}
+	if (grow(&t->stacks, &t->cap_stacks, t->nstacks, sizeof(*t->stacks)) ||
+	    hidx_insert(&t->idx->stacks, hv, t->nstacks))
+		return -1;
+	s = &t->stacks[t->nstacks];
+	memset(s, 0, sizeof(*s));
+	s->n = k.n;
+	memcpy(s->pc, k.pc, k.n * sizeof(*k.pc));
+	*id = t->nstacks++;
+	return 0;
+}
+
+/* The ring buffer's __u64 is not uint64_t to the compiler: copy it. */
+static int intern_gmt_stack(struct trace *t, const __u64 *stack, unsigned n,
+			    uint32_t *id)
+{
+	uint64_t pc[GMT_STACK_DEPTH];
+
+	if (n > GMT_STACK_DEPTH)
+		n = GMT_STACK_DEPTH;
+	for (unsigned i = 0; i < n; i++)
+		pc[i] = stack[i];
+	return trace_intern_stack(t, pc, n, id);
+}
+
+/* ---- maps and events --------------------------------------------------- */
+
+struct map_key {
+	uint64_t addr, type;
+};
+
+static bool map_eq(const void *ctx, uint32_t e, const void *key)
+{
+	const struct trace *t = ctx;
+	const struct map_key *k = key;
+
+	return t->maps[e].addr == k->addr && t->maps[e].type == k->type;
+}
+
+static int intern_map(struct trace *t, uint64_t addr, uint64_t type,
+		      uint32_t *id)
+{
+	struct map_key k = { addr, type };
+	uint32_t hv = hash2(addr, type);
+	int64_t e = hidx_find(&t->idx->maps, hv, map_eq, t, &k);
+	uint32_t type_id;
+
+	if (e >= 0) {
+		*id = e;
+		return 0;
+	}
+	/* A new map may bring a new type: intern it for symcache to name. */
+	if (trace_intern_type(t, type, &type_id) ||
+	    grow(&t->maps, &t->cap_maps, t->nmaps, sizeof(*t->maps)) ||
+	    hidx_insert(&t->idx->maps, hv, t->nmaps))
+		return -1;
+	memset(&t->maps[t->nmaps], 0, sizeof(t->maps[0]));
+	t->maps[t->nmaps].addr = addr;
+	t->maps[t->nmaps].type = type;
+	*id = t->nmaps++;
+	return 0;
+}
+
+static void count_on_map(struct trace_map *m, const struct trace_event *ev)
+{
+	if (!m->events || ev->ts_ns < m->first_ns)
+		m->first_ns = ev->ts_ns;
+	if (ev->ts_ns > m->last_ns)
+		m->last_ns = ev->ts_ns;
+	m->events++;
+	m->ops[ev->op % TRACE_NKINDS]++;
+}
+
+int trace_add_event(struct trace *t, struct trace_event *ev)
+{
+	if (ev->stack >= t->nstacks)
+		return -1;
+	if (intern_map(t, ev->map, ev->type, &ev->map_id))
+		return -1;
+	if (grow(&t->events, &t->cap_events, t->nevents, sizeof(*t->events)))
+		return -1;
+	count_on_map(&t->maps[ev->map_id], ev);
+	t->events[t->nevents++] = *ev;
+	return 0;
+}
+
+int trace_add_gmt_event(struct trace *t, const struct gmt_event *g)
+{
+	struct trace_event ev = {
+		.ts_ns = g->ts_ns,
+		.goid = g->goid,
+		.map = g->map,
+		.type = g->type,
+		.tid = g->tid,
+		.op = g->op,
+		.flags = g->flags,
+	};
+
+	if (intern_gmt_stack(t, g->stack, g->nstack, &ev.stack))
+		return -1;
+	return trace_add_event(t, &ev);
+}
+
+void trace_drop_events(struct trace *t)
+{
+	t->dropped += t->nevents;
+	t->nevents = 0;
+}
+
+/* ---- fatals and histories ---------------------------------------------- */
+
+int trace_add_fatal(struct trace *t, const struct trace_fatal *f)
+{
+	if (f->stack >= t->nstacks)
+		return -1;
+	if (grow(&t->fatals, &t->cap_fatals, t->nfatals, sizeof(*t->fatals)))
+		return -1;
+	t->fatals[t->nfatals] = *f;
+	t->fatals[t->nfatals].msg[GMT_FATAL_MSG_LEN - 1] = '\0';
+	t->nfatals++;
+	return 0;
+}
+
+int trace_add_gmt_fatal(struct trace *t, const struct gmt_fatal_event *g)
+{
+	struct trace_fatal f = {
+		.ts_ns = g->ev.ts_ns,
+		.goid = g->ev.goid,
+		.tid = g->ev.tid,
+	};
+	size_t len = g->msg_len < GMT_FATAL_MSG_LEN - 1 ? g->msg_len :
+			GMT_FATAL_MSG_LEN - 1;
+
+	memcpy(f.msg, g->msg, len);
+	f.msg[len] = '\0';
+	if (intern_gmt_stack(t, g->ev.stack, g->ev.nstack, &f.stack))
+		return -1;
+	return trace_add_fatal(t, &f);
+}
+
+static bool hist_eq(const void *ctx, uint32_t e, const void *key)
+{
+	const struct trace *t = ctx;
+
+	return t->histories[e].tid == *(const uint32_t *)key;
+}
+
+int trace_add_history(struct trace *t, const struct trace_history *h,
+		      bool replace)
+{
+	uint32_t hv = (uint32_t)mix64(h->tid);
+	int64_t e = hidx_find(&t->idx->hists, hv, hist_eq, t, &h->tid);
+
+	if (h->nops > GMT_HISTORY_LEN)
+		return -1;
+	for (uint32_t i = 0; i < h->nops; i++)
+		if (h->ops[i].stack >= t->nstacks)
+			return -1;
+	if (e >= 0) {
+		if (replace)
+			t->histories[e] = *h;
+		return 0;
+	}
+	if (grow(&t->histories, &t->cap_histories, t->nhistories,
+		 sizeof(*t->histories)) ||
+	    hidx_insert(&t->idx->hists, hv, t->nhistories))
+		return -1;
+	t->histories[t->nhistories++] = *h;
+	return 0;
+}
+
+int trace_add_gmt_history(struct trace *t, uint32_t tid,
+			  const struct gmt_history *g, uint64_t taken_ns,
+			  bool replace)
+{
+	struct trace_history h = { .tid = tid, .total = g->next,
+				   .taken_ns = taken_ns };
+	uint32_t n = g->next < GMT_HISTORY_LEN ? g->next : GMT_HISTORY_LEN;
+	/* The ring's oldest slot is next % LEN once it has wrapped. */
+	uint32_t start = g->next < GMT_HISTORY_LEN ? 0 :
+			 g->next % GMT_HISTORY_LEN;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct gmt_hist_op *o =
+			&g->ops[(start + i) % GMT_HISTORY_LEN];
+		struct trace_hist_op *d = &h.ops[i];
+
+		d->ts_ns = o->ts_ns;
+		d->map = o->map;
+		d->goid = o->goid;
+		d->op = o->op;
+		d->flags = o->flags;
+		if (intern_gmt_stack(t, o->stack, o->nstack, &d->stack))
+			return -1;
+	}
+	h.nops = n;
+	return trace_add_history(t, &h, replace);
+}
+
+/* ---- symbols and types ------------------------------------------------- */
+
+static bool sym_eq(const void *ctx, uint32_t e, const void *key)
+{
+	const struct trace *t = ctx;
+
+	return t->syms[e].pc == *(const uint64_t *)key;
+}
+
+const struct trace_sym *trace_find_sym(const struct trace *t, uint64_t pc)
+{
+	int64_t e = hidx_find(&t->idx->syms, (uint32_t)mix64(pc), sym_eq, t,
+			      &pc);
+
+	return e >= 0 ? &t->syms[e] : NULL;
+}
+
+const struct trace_frame *trace_pc_frames(const struct trace *t, uint64_t pc,
+					  uint32_t *n)
+{
+	const struct trace_sym *s = trace_find_sym(t, pc);
+
+	*n = s ? s->nframes : 0;
+	return *n ? &t->frames[s->first] : NULL;
+}
+
+static int add_frame(struct trace *t, const struct trace_frame *f)
+{
+	struct trace_frame *d;
+
+	if (grow(&t->frames, &t->cap_frames, t->nframes, sizeof(*t->frames)))
+		return -1;
+	d = &t->frames[t->nframes];
+	d->function = trace_intern_str(t, f->function ? f->function : "?");
+	d->file = trace_intern_str(t, f->file ? f->file : "");
+	if (!d->function || !d->file)
+		return -1;
+	d->line = f->line;
+	d->inlined = f->inlined;
+	t->nframes++;
+	return 0;
+}
+
+int trace_add_sym(struct trace *t, uint64_t pc,
+		  const struct trace_frame *frames, uint32_t nframes)
+{
+	uint32_t hv = (uint32_t)mix64(pc);
+	struct trace_sym *s;
+	size_t first = t->nframes;
+
+	if (trace_find_sym(t, pc))
+		return 0;
+	for (uint32_t i = 0; i < nframes; i++)
+		if (add_frame(t, &frames[i])) {
+			t->nframes = first;
+			return -1;
+		}
+	if (grow(&t->syms, &t->cap_syms, t->nsyms, sizeof(*t->syms)) ||
+	    hidx_insert(&t->idx->syms, hv, t->nsyms)) {
+		t->nframes = first;
+		return -1;
+	}
+	s = &t->syms[t->nsyms++];
+	s->pc = pc;
+	s->first = first;
+	s->nframes = nframes;
+	return 0;
+}
+
+static bool type_eq(const void *ctx, uint32_t e, const void *key)
+{
+	const struct trace *t = ctx;
+
+	return t->types[e].addr == *(const uint64_t *)key;
+}
+
+static int64_t find_type(const struct trace *t, uint64_t addr)
+{
+	return hidx_find(&t->idx->types, (uint32_t)mix64(addr), type_eq, t,
+			 &addr);
+}
+
+int trace_intern_type(struct trace *t, uint64_t addr, uint32_t *id)
+{
+	int64_t e = find_type(t, addr);
+
+	if (e >= 0) {
+		*id = e;
+		return 0;
+	}
+	if (grow(&t->types, &t->cap_types, t->ntypes, sizeof(*t->types)) ||
+	    hidx_insert(&t->idx->types, (uint32_t)mix64(addr), t->ntypes))
+		return -1;
+	memset(&t->types[t->ntypes], 0, sizeof(t->types[0]));
+	t->types[t->ntypes].addr = addr;
+	*id = t->ntypes++;
+	return 0;
+}
+
+int trace_set_type_name(struct trace *t, uint64_t addr, const char *name)
+{
+	uint32_t id;
+
+	if (trace_intern_type(t, addr, &id))
+		return -1;
+	t->types[id].resolved = true;
+	if (!name || !*name)
+		return 0;
+	t->types[id].name = trace_intern_str(t, name);
+	return t->types[id].name ? 0 : -1;
+}
+
+const char *trace_type_name(const struct trace *t, uint64_t addr)
+{
+	int64_t e = find_type(t, addr);
+
+	return e >= 0 ? t->types[e].name : NULL;
+}
+
+/* ---- names and clocks -------------------------------------------------- */
+
+static const char *const op_names[] = {
+	[GMT_OP_ASSIGN] = "assign",
+	[GMT_OP_DELETE] = "delete",
+	[GMT_OP_CLEAR] = "clear",
+	[GMT_OP_ITER_INIT] = "iterate",
+	[GMT_OP_ITER_NEXT] = "iter_next",
+	[GMT_OP_FATAL] = "fatal",
+};
+
+const char *trace_op_name(unsigned op)
+{
+	static const char *const other[TRACE_NKINDS] = {
+		[6] = "op6", [7] = "op7",
+	};
+
+	if (op < sizeof(op_names) / sizeof(op_names[0]))
+		return op_names[op];
+	return op < TRACE_NKINDS ? other[op] : "op?";
+}
+
+int trace_op_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (!strcmp(name, op_names[i]))
+			return i;
+	if (!strcmp(name, "iternext"))
+		return GMT_OP_ITER_NEXT;
+	return -1;
+}
+
+int trace_ops_parse(const char *list, uint32_t *mask, struct errbuf *err)
+{
+	char name[32];
+	const char *p = list;
+	int op;
+
+	*mask = 1u << GMT_OP_FATAL;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			op = trace_op_parse(name);
+		} else {
+			snprintf(name, sizeof(name), "%.*s", (int)n, p);
+			op = -1;
+		}
+		if (op < 0)
+			return errbuf_set(err, "unknown operation '%s' in "
+					  "--ops: use assign, delete, clear, "
+					  "iterate, iter_next", name);
+		*mask |= 1u << op;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t trace_now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t trace_wall_now_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+/* ---- the basic per-map summary ----------------------------------------- */
+
+/* A count per (a, b) key pair, with a representative id. */
+struct ctab_ent {
+	uint64_t a, b, count;
+	uint32_t rep;
+};
+
+struct ctab {
+	struct ctab_ent *e;
+	size_t n, cap;
+	struct hidx h;
+};
+
+static bool ctab_eq(const void *ctx, uint32_t e, const void *key)
+{
+	const struct ctab *c = ctx;
+	const uint64_t *k = key;
+
+	return c->e[e].a == k[0] && c->e[e].b == k[1];
+}
+
+static int ctab_bump(struct ctab *c, uint64_t a, uint64_t b, uint32_t rep)
+{
+	uint64_t k[2] = { a, b };
+	uint32_t hv = hash2(a, b);
+	int64_t e = hidx_find(&c->h, hv, ctab_eq, c, k);
+
+	if (e >= 0) {
+		c->e[e].count++;
+		return 0;
+	}
+	if (grow(&c->e, &c->cap, c->n, sizeof(*c->e)) ||
+	    hidx_insert(&c->h, hv, c->n))
+		return -1;
+	c->e[c->n++] = (struct ctab_ent){ a, b, 1, rep };
+	return 0;
+}
+
+static void ctab_free(struct ctab *c)
+{
+	free(c->e);
+	hidx_free(&c->h);
+}
+
+static bool frame_eq(const struct trace_frame *x, const struct trace_frame *y)
+{
+	return x->function == y->function && x->file == y->file &&
+	       x->line == y->line && x->inlined == y->inlined;
+}
+
+static bool syms_same_frames(const void *ctx, uint32_t e, const void *key)
+{
+	const struct trace *t = ctx;
+	const struct trace_sym *x = &t->syms[e], *y = key;
+
+	if (x->nframes != y->nframes)
+		return false;
+	for (uint32_t i = 0; i < x->nframes; i++)
+		if (!frame_eq(&t->frames[x->first + i],
+			      &t->frames[y->first + i]))
+			return false;
+	return true;
+}
+
+static uint32_t sym_frames_hash(const struct trace *t,
+				const struct trace_sym *s)
+{
+	uint64_t h = s->nframes;
+
+	for (uint32_t i = 0; i < s->nframes; i++) {
+		const struct trace_frame *f = &t->frames[s->first + i];
+
+		h = mix64(h ^ (uintptr_t)f->function) ^ (uintptr_t)f->file;
+		h = mix64(h + f->line * 2 + f->inlined);
+	}
+	return (uint32_t)h;
+}
+
+/*
+ * canon[i]: the first sym whose frames equal sym i's, so PCs on one line
+ * (two calls on it, or code the compiler duplicated) make one site.
+ */
+static uint32_t *canonical_syms(const struct trace *t)
+{
+	uint32_t *canon = calloc(t->nsyms ? t->nsyms : 1, sizeof(*canon));
+	struct hidx h = { 0 };
+
+	if (!canon)
+		return NULL;
+	for (size_t i = 0; i < t->nsyms; i++) {
+		uint32_t hv = sym_frames_hash(t, &t->syms[i]);
+		int64_t e = hidx_find(&h, hv, syms_same_frames, t,
+				      &t->syms[i]);
+
+		canon[i] = e >= 0 ? (uint32_t)e : i;
+		if (e < 0 && hidx_insert(&h, hv, i)) {
+			free(canon);
+			canon = NULL;
+			break;
+		}
+	}
+	hidx_free(&h);
+	return canon;
+}
+
+#define SITE_NONE	UINT64_MAX	/* the stack is empty */
+#define SITE_RAW_PC	(1ULL << 63)	/* a PC with no frames: itself */
+
+static uint64_t *site_keys(const struct trace *t)
+{
+	uint64_t *key = calloc(t->nstacks ? t->nstacks : 1, sizeof(*key));
+	uint32_t *canon = canonical_syms(t);
+
+	if (!key || !canon) {
+		free(key);
+		free(canon);
+		return NULL;
+	}
+	for (size_t i = 0; i < t->nstacks; i++) {
+		const struct trace_stack *s = &t->stacks[i];
+		const struct trace_sym *sym;
+
+		if (!s->n) {
+			key[i] = SITE_NONE;
+			continue;
+		}
+		sym = trace_find_sym(t, s->pc[0]);
+		if (sym && sym->nframes)
+			key[i] = canon[sym - t->syms];
+		else
+			key[i] = SITE_RAW_PC | s->pc[0];
+	}
+	free(canon);
+	return key;
+}
+
+struct summary_work {
+	struct ctab sites, threads, gors;
+	uint64_t *site_key;
+};
+
+static int count_events(const struct trace *t, struct summary_work *w)
+{
+	for (size_t i = 0; i < t->nevents; i++) {
+		const struct trace_event *ev = &t->events[i];
+		uint64_t a = (uint64_t)ev->map_id << 8 | ev->op;
+
+		if (ctab_bump(&w->sites, a, w->site_key[ev->stack], ev->stack) ||
+		    ctab_bump(&w->threads, ev->map_id, ev->tid, 0) ||
+		    ctab_bump(&w->gors, ev->map_id, ev->goid, 0))
+			return -1;
+	}
+	return 0;
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+	return a == b ? 0 : strcmp(a, b);
+}
+
+/* qsort has no context argument; the summary is built by one thread. */
+static const struct trace *sort_trace;
+
+static int cmp_sites(const void *pa, const void *pb)
+{
+	const struct trace_site *a = pa, *b = pb;
+	const struct trace_frame *fa, *fb;
+	uint32_t na, nb;
+	int c;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	if (a->op != b->op)
+		return a->op < b->op ? -1 : 1;
+	fa = trace_pc_frames(sort_trace, a->pc, &na);
+	fb = trace_pc_frames(sort_trace, b->pc, &nb);
+	if (na && nb) {
+		c = cmp_str(fa->function, fb->function);
+		if (!c)
+			c = cmp_str(fa->file, fb->file);
+		if (!c && fa->line != fb->line)
+			c = fa->line < fb->line ? -1 : 1;
+		if (c)
+			return c;
+	}
+	if (a->pc != b->pc)
+		return a->pc < b->pc ? -1 : 1;
+	return 0;
+}
+
+static int cmp_maps(const void *pa, const void *pb)
+{
+	const struct trace_map_summary *a = pa, *b = pb;
+
+	if (a->map->events != b->map->events)
+		return a->map->events > b->map->events ? -1 : 1;
+	if (a->map->addr != b->map->addr)
+		return a->map->addr < b->map->addr ? -1 : 1;
+	if (a->map->type != b->map->type)
+		return a->map->type < b->map->type ? -1 : 1;
+	return 0;
+}
+
+static int fill_sites(const struct trace *t, struct trace_summary *s,
+		      const struct ctab *sites)
+{
+	size_t *at = calloc(t->nmaps ? t->nmaps : 1, sizeof(*at));
+
+	if (!at)
+		return -1;
+	for (size_t i = 0; i < sites->n; i++)
+		s->maps[sites->e[i].a >> 8].nsites++;
+	for (size_t m = 0; m < t->nmaps; m++) {
+		s->maps[m].sites = calloc(s->maps[m].nsites + 1,
+					  sizeof(struct trace_site));
+		if (!s->maps[m].sites) {
+			free(at);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sites->n; i++) {
+		const struct ctab_ent *e = &sites->e[i];
+		struct trace_map_summary *m = &s->maps[e->a >> 8];
+		const struct trace_stack *st = &t->stacks[e->rep];
+
+		m->sites[at[e->a >> 8]++] = (struct trace_site){
+			.op = e->a & 0xff,
+			.pc = st->n ? st->pc[0] : 0,
+			.stack = e->rep,
+			.count = e->count,
+		};
+	}
+	free(at);
+	return 0;
+}
+
+static uint64_t duration(const struct trace *t)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	if (t->meta.start_ns && t->meta.end_ns >= t->meta.start_ns)
+		return t->meta.end_ns - t->meta.start_ns;
+	for (size_t i = 0; i < t->nmaps; i++) {
+		if (t->maps[i].first_ns < lo)
+			lo = t->maps[i].first_ns;
+		if (t->maps[i].last_ns > hi)
+			hi = t->maps[i].last_ns;
+	}
+	if (t->meta.start_ns && t->meta.start_ns < lo)
+		lo = t->meta.start_ns;
+	return hi > lo ? hi - lo : 0;
+}
+
+static int build_summary(const struct trace *t, struct trace_summary *s,
+			 struct summary_work *w)
+{
+	if (count_events(t, w))
+		return -1;
+	s->maps = calloc(t->nmaps ? t->nmaps : 1, sizeof(*s->maps));
+	if (!s->maps)
+		return -1;
+	s->nmaps = t->nmaps;
+	for (size_t m = 0; m < t->nmaps; m++) {
+		s->maps[m].map_id = m;
+		s->maps[m].map = &t->maps[m];
+		s->maps[m].type_name = trace_type_name(t, t->maps[m].type);
+		s->events += t->maps[m].events;
+	}
+	for (size_t i = 0; i < w->threads.n; i++)
+		s->maps[w->threads.e[i].a].threads++;
+	for (size_t i = 0; i < w->gors.n; i++)
+		s->maps[w->gors.e[i].a].goroutines++;
+	if (fill_sites(t, s, &w->sites))
+		return -1;
+	sort_trace = t;
+	for (size_t m = 0; m < s->nmaps; m++)
+		qsort(s->maps[m].sites, s->maps[m].nsites,
+		      sizeof(struct trace_site), cmp_sites);
+	qsort(s->maps, s->nmaps, sizeof(*s->maps), cmp_maps);
+	s->duration_ns = duration(t);
+	return 0;
+}
+
+int trace_summarize(const struct trace *t, struct trace_summary *s)
+{
+	struct summary_work w = { 0 };
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	w.site_key = site_keys(t);
+	if (w.site_key)
+		ret = build_summary(t, s, &w);
+	free(w.site_key);
+	ctab_free(&w.sites);
+	ctab_free(&w.threads);
+	ctab_free(&w.gors);
+	if (ret)
+		trace_summary_free(s);
+	return ret;
+}
+
+void trace_summary_free(struct trace_summary *s)
+{
+	for (size_t i = 0; i < s->nmaps; i++)
+		free(s->maps[i].sites);
+	free(s->maps);
+	memset(s, 0, sizeof(*s));
+}
