@@ -15,9 +15,12 @@
  * the table in cmd_report.c; `run` and `report` both take it from there.
  */
 struct report_opts {
-	int top_maps;		/* text: maps shown; 0 = default */
+	int top_maps;		/* --top N: maps shown (text), hot spots
+				 * (json), maps exported; 0 = default */
 	int top_sites;		/* text: sites per map; 0 = default */
 	bool color;		/* text: ANSI colour (only on a TTY) */
+	bool all;		/* text: also maps hidden by default */
+	int weight;		/* folded: enum export_weight */
 };
 
 typedef int (*report_fn)(const struct trace *t, const struct report_opts *o,
@@ -26,6 +29,7 @@ typedef int (*report_fn)(const struct trace *t, const struct report_opts *o,
 struct report_format {
 	const char *name;
 	report_fn fn;
+	bool binary;		/* not for a terminal: needs -o or a pipe */
 };
 
 int report_text(const struct trace *t, const struct report_opts *o,
@@ -33,12 +37,45 @@ int report_text(const struct trace *t, const struct report_opts *o,
 /* Schema gomaptrace.report/1: docs/report-schema.md. */
 int report_json(const struct trace *t, const struct report_opts *o,
 		FILE *out, struct errbuf *err);
+/* The exports of export.h, analysed first (cmd_report.c). */
+int report_folded(const struct trace *t, const struct report_opts *o,
+		  FILE *out, struct errbuf *err);
+int report_pprof(const struct trace *t, const struct report_opts *o,
+		 FILE *out, struct errbuf *err);
+int report_perfetto(const struct trace *t, const struct report_opts *o,
+		    FILE *out, struct errbuf *err);
 
 #define REPORT_SCHEMA	"gomaptrace.report/1"
 
 /* NULL when name is not a format; report_format_list() names them all. */
 const struct report_format *report_format_find(const char *name);
 const char *report_format_list(void);
+
+/*
+ * The options `run` and `report` share: add REPORT_LONGOPTS to the
+ * getopt_long table and hand the codes >= REPORT_OPT_TOP to
+ * report_parse_opt(), which returns 0 or the exit status 2 (usage, one
+ * line said why). REPORT_OPTS_HELP is their usage text.
+ */
+enum {
+	REPORT_OPT_TOP = 0x100,
+	REPORT_OPT_WEIGHT,
+	REPORT_OPT_ALL,
+};
+
+#define REPORT_LONGOPTS \
+	{ "top", required_argument, NULL, REPORT_OPT_TOP }, \
+	{ "weight", required_argument, NULL, REPORT_OPT_WEIGHT }, \
+	{ "all", no_argument, NULL, REPORT_OPT_ALL }
+
+#define REPORT_OPTS_HELP \
+	"      --top N          the N worst maps only (text, json hot " \
+	"spots, exports)\n" \
+	"      --all            text: also maps with a single writer\n" \
+	"      --weight W       folded: ops (default), handoffs or " \
+	"overlaps\n"
+
+int report_parse_opt(int code, const char *arg, struct report_opts *o);
 
 /*
  * Write the report to path, or stdout when path is NULL or "-". A file is

@@ -10,13 +10,59 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis.h"
 #include "commands.h"
+#include "export.h"
 #include "report.h"
 #include "trace_file.h"
 
+typedef int (*export_fn)(FILE *out, const struct trace *t,
+			 const struct analysis *an,
+			 const struct export_opts *o, struct errbuf *err);
+
+/* Analyse, then export: the exports only read the analysis. */
+static int export_with(export_fn fn, const struct trace *t,
+		       const struct report_opts *o, FILE *out,
+		       struct errbuf *err)
+{
+	struct export_opts eo = {
+		.weight = o->weight,
+		.top = o->top_maps > 0 ? (size_t)o->top_maps : 0,
+	};
+	struct analysis an;
+	int ret;
+
+	if (analysis_run(t, NULL, &an))
+		return errbuf_set(err, "out of memory analysing the trace");
+	ret = fn(out, t, &an, &eo, err);
+	analysis_free(&an);
+	return ret;
+}
+
+int report_folded(const struct trace *t, const struct report_opts *o,
+		  FILE *out, struct errbuf *err)
+{
+	return export_with(export_folded, t, o, out, err);
+}
+
+int report_pprof(const struct trace *t, const struct report_opts *o,
+		 FILE *out, struct errbuf *err)
+{
+	return export_with(export_pprof, t, o, out, err);
+}
+
+int report_perfetto(const struct trace *t, const struct report_opts *o,
+		    FILE *out, struct errbuf *err)
+{
+	return export_with(export_perfetto, t, o, out, err);
+}
+
 static const struct report_format formats[] = {
-	{ "text", report_text },
-	{ "json", report_json },
+	{ "text", report_text, false },
+	{ "json", report_json, false },
+	{ "folded", report_folded, false },
+	{ "pprof", report_pprof, true },
+	{ "perfetto", report_perfetto, false },
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
@@ -42,12 +88,43 @@ const char *report_format_list(void)
 	return list;
 }
 
+int report_parse_opt(int code, const char *arg, struct report_opts *o)
+{
+	char *end;
+	long n;
+
+	switch (code) {
+	case REPORT_OPT_TOP:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > 1000000)
+			return fail("--top '%s': give a whole number from 1 "
+				    "to 1000000", arg) + 1;
+		o->top_maps = (int)n;
+		return 0;
+	case REPORT_OPT_WEIGHT:
+		o->weight = export_weight_parse(arg);
+		if (o->weight < 0)
+			return fail("--weight '%s': use ops, handoffs or "
+				    "overlaps", arg) + 1;
+		return 0;
+	case REPORT_OPT_ALL:
+		o->all = true;
+		return 0;
+	default:
+		return 2;
+	}
+}
+
 static int to_stdout(const struct trace *t, const struct report_format *f,
 		     const struct report_opts *o, struct errbuf *err)
 {
 	struct report_opts so = *o;
 
 	so.color = so.color && isatty(STDOUT_FILENO);
+	if (f->binary && isatty(STDOUT_FILENO))
+		return errbuf_set(err, "the %s format is binary: write it to "
+				  "a file with -o FILE, or pipe it", f->name);
 	if (f->fn(t, &so, stdout, err))
 		return -1;
 	if (fflush(stdout) || ferror(stdout))
@@ -105,9 +182,10 @@ static void usage(FILE *out)
 		     "\nReports a trace file written by 'gomaptrace record' "
 		     "or 'run --trace'.\nIt needs no binary: the file carries "
 		     "its symbols.\n\n"
-		     "  -f, --format FMT  %s (default text)\n"
-		     "  -o, --output OUT  write the report to OUT instead of "
-		     "stdout\n", report_format_list());
+		     "  -f, --format FMT     %s (default text)\n"
+		     "  -o, --output OUT     write the report to OUT instead "
+		     "of stdout\n"
+		     REPORT_OPTS_HELP, report_format_list());
 }
 
 int cmd_report(int argc, char **argv)
@@ -116,6 +194,7 @@ int cmd_report(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		REPORT_LONGOPTS,
 		{ 0 },
 	};
 	const struct report_format *fmt = report_format_find("text");
@@ -141,6 +220,12 @@ int cmd_report(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case REPORT_OPT_TOP:
+		case REPORT_OPT_WEIGHT:
+		case REPORT_OPT_ALL:
+			if (report_parse_opt(c, optarg, &ro))
+				return 2;
+			break;
 		default:
 			usage(stderr);
 			return 2;

@@ -47,6 +47,7 @@ struct run_opts {
 	const char *out;
 	const char *trace_path;
 	const struct report_format *fmt;
+	struct report_opts report;
 	uint32_t ops_mask;
 	uint32_t ringbuf_bytes;
 };
@@ -83,7 +84,8 @@ static void usage(FILE *out)
 		     "assign,delete,clear,iterate;\n"
 		     "                       also iter_next)\n"
 		     "      --ringbuf-mb N   ring buffer size, a power of two "
-		     "(default 64)\n", report_format_list());
+		     "(default 64)\n"
+		     REPORT_OPTS_HELP, report_format_list());
 }
 
 static int parse_ringbuf_mb(const char *s, uint32_t *bytes)
@@ -109,12 +111,14 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "ops", required_argument, NULL, 'O' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
+		REPORT_LONGOPTS,
 		{ 0 },
 	};
 	struct errbuf err;
 	int c;
 
 	o->fmt = report_format_find("text");
+	o->report.color = true;
 	o->ops_mask = TRACE_DEFAULT_OPS;
 	optind = 1;
 	/* '+': stop at CMD, its own options are not ours. */
@@ -145,6 +149,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'h':
 			usage(stdout);
 			return -1;
+		case REPORT_OPT_TOP:
+		case REPORT_OPT_WEIGHT:
+		case REPORT_OPT_ALL:
+			if (report_parse_opt(c, optarg, &o->report))
+				return 2;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -395,7 +405,6 @@ static int shell_status(int st)
 
 static int finish(struct trace *t, struct gobin *gb, const struct run_opts *o)
 {
-	struct report_opts ro = { .color = true };
 	struct errbuf err = { "" };
 	int ret = 0;
 
@@ -404,7 +413,7 @@ static int finish(struct trace *t, struct gobin *gb, const struct run_opts *o)
 	t->complete = true;
 	if (o->trace_path && trace_write_path(t, o->trace_path, &err))
 		ret = fail("%s", err.msg);
-	if (report_output(t, o->fmt, &ro, o->out, &err))
+	if (report_output(t, o->fmt, &o->report, o->out, &err))
 		ret = fail("%s", err.msg);
 	return ret;
 }

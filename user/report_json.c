@@ -3,11 +3,37 @@
  * The JSON report, schema gomaptrace.report/1 (docs/report-schema.md).
  * Later versions add keys; none is renamed or changes meaning.
  */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "analysis.h"
+#include "crash.h"
 #include "json_writer.h"
 #include "report.h"
 
-static void json_frames(struct json_writer *jw, const struct trace *t,
-			uint64_t pc)
+static void json_frame(struct json_writer *jw, const struct an_frame *f)
+{
+	char pc[32];
+
+	jw_start_object(jw);
+	if (f->f) {
+		jw_kv_string(jw, "function", f->f->function);
+		jw_kv_string(jw, "file", f->f->file);
+		jw_kv_uint(jw, "line", f->f->line);
+		jw_kv_bool(jw, "inlined", f->f->inlined);
+	} else {
+		snprintf(pc, sizeof(pc), "0x%" PRIx64, f->pc);
+		jw_kv_string(jw, "function", pc);
+		jw_kv_string(jw, "file", "");
+		jw_kv_uint(jw, "line", 0);
+		jw_kv_bool(jw, "inlined", false);
+	}
+	jw_end_object(jw);
+}
+
+/* The frames of one PC (a site's line), innermost first. */
+static void json_pc_frames(struct json_writer *jw, const struct trace *t,
+			   uint64_t pc)
 {
 	uint32_t n;
 	const struct trace_frame *f = trace_pc_frames(t, pc, &n);
@@ -15,28 +41,43 @@ static void json_frames(struct json_writer *jw, const struct trace *t,
 	jw_key(jw, "frames");
 	jw_start_array(jw);
 	for (uint32_t i = 0; i < n; i++) {
-		jw_start_object(jw);
-		jw_kv_string(jw, "function", f[i].function);
-		jw_kv_string(jw, "file", f[i].file);
-		jw_kv_uint(jw, "line", f[i].line);
-		jw_kv_bool(jw, "inlined", f[i].inlined);
-		jw_end_object(jw);
+		struct an_frame af = { pc, &f[i] };
+
+		json_frame(jw, &af);
 	}
 	jw_end_array(jw);
 }
 
-static void json_site(struct json_writer *jw, const struct trace *t,
-		      const struct trace_site *s)
+/* A whole stack, every PC expanded, innermost first. */
+static void json_stack_frames(struct json_writer *jw, const struct trace *t,
+			      uint32_t stack)
 {
+	struct an_frame fr[AN_MAX_FRAMES];
+	size_t n = an_stack_expand(t, stack, fr, AN_MAX_FRAMES);
+
+	jw_key(jw, "frames");
+	jw_start_array(jw);
+	for (size_t i = 0; i < n; i++)
+		json_frame(jw, &fr[i]);
+	jw_end_array(jw);
+}
+
+static void json_line(struct json_writer *jw, const struct trace *t,
+		      const struct an_line *l)
+{
+	const struct trace_stack *st = &t->stacks[l->stack];
+	uint64_t pc = st->n ? st->pc[0] : 0;
+
 	jw_start_object(jw);
-	jw_kv_string(jw, "op", trace_op_name(s->op));
-	jw_kv_uint(jw, "count", s->count);
-	jw_kv_hex(jw, "pc", s->pc);
-	json_frames(jw, t, s->pc);
+	jw_kv_string(jw, "op", trace_op_name(l->op));
+	jw_kv_uint(jw, "count", l->count);
+	jw_kv_hex(jw, "pc", pc);
+	json_pc_frames(jw, t, pc);
+	jw_kv_uint(jw, "overlaps", l->overlaps);
 	jw_end_object(jw);
 }
 
-static void json_ops(struct json_writer *jw, const struct trace_map *m)
+static void json_ops(struct json_writer *jw, const struct an_map *m)
 {
 	jw_key(jw, "ops");
 	jw_start_object(jw);
@@ -54,28 +95,104 @@ static uint64_t rel_ns(const struct trace *t, uint64_t ts)
 	return ts >= t->meta.start_ns ? ts - t->meta.start_ns : 0;
 }
 
+static void json_histogram(struct json_writer *jw, const struct an_map *m)
+{
+	jw_key(jw, "gap_histogram");
+	jw_start_array(jw);
+	for (int i = 0; i < AN_GAP_BUCKETS; i++) {
+		if (!m->gap_hist[i])
+			continue;
+		jw_start_object(jw);
+		jw_kv_uint(jw, "ge_ns", i ? 1ULL << i : 0);
+		jw_kv_uint(jw, "lt_ns", 2ULL << i);
+		jw_kv_uint(jw, "count", m->gap_hist[i]);
+		jw_end_object(jw);
+	}
+	jw_end_array(jw);
+}
+
+static void json_site(struct json_writer *jw, const struct trace *t,
+		      const struct analysis *an, const char *key,
+		      uint32_t site)
+{
+	jw_key(jw, key);
+	if (site == AN_SITE_UNSEEN || site >= an->nsites) {
+		jw_null(jw);
+		return;
+	}
+	jw_start_object(jw);
+	json_stack_frames(jw, t, an->sites[site].stack);
+	jw_end_object(jw);
+}
+
+static void json_conflicts(struct json_writer *jw, const struct trace *t,
+			   const struct analysis *an, const struct an_map *m)
+{
+	jw_key(jw, "conflicts");
+	jw_start_array(jw);
+	for (size_t i = 0; i < m->npairs; i++) {
+		jw_start_object(jw);
+		json_site(jw, t, an, "a", m->pairs[i].a);
+		json_site(jw, t, an, "b", m->pairs[i].b);
+		jw_kv_uint(jw, "count", m->pairs[i].count);
+		jw_kv_uint(jw, "overlaps", m->pairs[i].overlaps);
+		jw_end_object(jw);
+	}
+	jw_end_array(jw);
+}
+
+static void json_contention(struct json_writer *jw, const struct trace *t,
+			    const struct analysis *an, const struct an_map *m)
+{
+	char text[512];
+
+	jw_kv_uint(jw, "writes", m->writes);
+	jw_key(jw, "writers");
+	jw_start_object(jw);
+	jw_kv_uint(jw, "threads", m->writer_threads);
+	jw_kv_uint(jw, "goroutines", m->writer_goroutines);
+	jw_end_object(jw);
+	jw_kv_double(jw, "ops_per_s", m->ops_per_s);
+	jw_kv_uint(jw, "handoffs", m->handoffs);
+	jw_kv_uint(jw, "tight_handoffs", m->tight_handoffs);
+	jw_kv_double(jw, "handoffs_per_s", m->handoffs_per_s);
+	jw_kv_uint(jw, "overlaps", m->overlaps);
+	jw_kv_uint(jw, "write_overlaps", m->write_overlaps);
+	jw_kv_uint(jw, "iter_conflicts", m->iter_conflicts);
+	jw_kv_uint(jw, "min_gap_ns", m->min_gap_ns);
+	json_histogram(jw, m);
+	jw_kv_string(jw, "verdict", an_verdict_name(m->verdict));
+	an_verdict_text(m, text, sizeof(text));
+	jw_kv_string(jw, "verdict_text", text);
+	jw_kv_bool(jw, "hidden", an_verdict_hidden(m->verdict));
+	jw_kv_bool(jw, "crashed", m->crash_msg != NULL);
+	json_conflicts(jw, t, an, m);
+}
+
 static void json_map(struct json_writer *jw, const struct trace *t,
-		     const struct trace_map_summary *ms)
+		     const struct analysis *an, const struct an_map *m)
 {
 	jw_start_object(jw);
-	jw_kv_hex(jw, "addr", ms->map->addr);
+	jw_kv_hex(jw, "addr", m->addr);
 	jw_key(jw, "type");
-	if (ms->type_name)
-		jw_string(jw, ms->type_name);
+	if (m->type_name)
+		jw_string(jw, m->type_name);
 	else
 		jw_null(jw);
-	jw_kv_hex(jw, "type_addr", ms->map->type);
-	jw_kv_uint(jw, "events", ms->map->events);
-	json_ops(jw, ms->map);
-	jw_kv_uint(jw, "threads", ms->threads);
-	jw_kv_uint(jw, "goroutines", ms->goroutines);
-	jw_kv_uint(jw, "first_ns", rel_ns(t, ms->map->first_ns));
-	jw_kv_uint(jw, "last_ns", rel_ns(t, ms->map->last_ns));
+	jw_kv_hex(jw, "type_addr", m->type);
+	jw_kv_uint(jw, "events", m->events);
+	json_ops(jw, m);
+	jw_kv_uint(jw, "threads", m->threads);
+	jw_kv_uint(jw, "goroutines", m->goroutines);
+	jw_kv_uint(jw, "first_ns", rel_ns(t, m->first_ns));
+	jw_kv_uint(jw, "last_ns", rel_ns(t, m->last_ns));
 	jw_key(jw, "sites");
 	jw_start_array(jw);
-	for (size_t i = 0; i < ms->nsites; i++)
-		json_site(jw, t, &ms->sites[i]);
+	for (size_t i = 0; i < m->nlines; i++)
+		json_line(jw, t, &m->lines[i]);
 	jw_end_array(jw);
+	jw_kv_uint(jw, "generation", m->generation);
+	json_contention(jw, t, an, m);
 	jw_end_object(jw);
 }
 
@@ -101,33 +218,179 @@ static void json_target(struct json_writer *jw, const struct trace *t)
 	jw_end_object(jw);
 }
 
+/* ---- the crash ----------------------------------------------------------- */
+
+static void json_crash_op(struct json_writer *jw, const struct trace *t,
+			  const struct crash_op *op)
+{
+	jw_start_object(jw);
+	jw_kv_string(jw, "op", trace_op_name(op->op));
+	jw_kv_hex(jw, "map", op->map);
+	jw_kv_uint(jw, "time_ns", rel_ns(t, op->ts_ns));
+	jw_kv_uint(jw, "goroutine", op->goid);
+	jw_kv_bool(jw, "writing", op->flags & GMT_EV_WRITING);
+	json_stack_frames(jw, t, op->stack);
+	jw_end_object(jw);
+}
+
+static void json_crash_thread(struct json_writer *jw, const struct trace *t,
+			      const struct crash_thread *th)
+{
+	jw_start_object(jw);
+	jw_kv_uint(jw, "tid", th->tid);
+	jw_kv_uint(jw, "goroutine", th->goid);
+	jw_kv_bool(jw, "crashing", th->crashing);
+	jw_key(jw, "side");
+	if (th->side >= 0)
+		json_crash_op(jw, t, &th->ops[th->side]);
+	else
+		jw_null(jw);
+	jw_key(jw, "last_ops");
+	jw_start_array(jw);
+	for (uint32_t i = 0; i < th->nops; i++)
+		json_crash_op(jw, t, &th->ops[i]);
+	jw_end_array(jw);
+	jw_end_object(jw);
+}
+
+static void json_crash(struct json_writer *jw, const struct trace *t,
+		       const struct analysis *an, const size_t *order)
+{
+	struct crash c;
+
+	jw_key(jw, "crash");
+	if (!crash_analyze(t, an, &c)) {
+		jw_null(jw);
+		return;
+	}
+	jw_start_object(jw);
+	jw_kv_string(jw, "message", c.fatal->msg);
+	jw_kv_uint(jw, "time_ns", rel_ns(t, c.fatal->ts_ns));
+	jw_kv_uint(jw, "tid", c.fatal->tid);
+	jw_kv_uint(jw, "goroutine", c.fatal->goid);
+	jw_kv_bool(jw, "map_error", c.map_error);
+	jw_key(jw, "map");
+	if (c.has_map)
+		jw_hex(jw, c.map);
+	else
+		jw_null(jw);
+	jw_key(jw, "map_type");
+	if (c.type_name)
+		jw_string(jw, c.type_name);
+	else
+		jw_null(jw);
+	jw_key(jw, "map_index");
+	if (c.an_map >= 0)
+		jw_uint(jw, order[c.an_map]);
+	else
+		jw_null(jw);
+	json_stack_frames(jw, t, c.fatal->stack);
+	jw_key(jw, "threads");
+	jw_start_array(jw);
+	for (size_t i = 0; i < c.nthreads; i++)
+		json_crash_thread(jw, t, &c.threads[i]);
+	jw_end_array(jw);
+	jw_end_object(jw);
+}
+
+/* ---- the whole report ---------------------------------------------------- */
+
+/* qsort has no context argument; a report is built by one thread. */
+static const struct analysis *sort_an;
+
+/* "maps" keeps its order: busiest first, as in every version. */
+static int cmp_busiest(const void *pa, const void *pb)
+{
+	const struct an_map *a = &sort_an->maps[*(const size_t *)pa];
+	const struct an_map *b = &sort_an->maps[*(const size_t *)pb];
+
+	if (a->events != b->events)
+		return a->events > b->events ? -1 : 1;
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	return a->generation < b->generation ? -1 :
+	       a->generation > b->generation;
+}
+
+static void json_hot_spots(struct json_writer *jw, const struct analysis *an,
+			   const size_t *order, const struct report_opts *o)
+{
+	size_t n = an->nfindings;
+
+	if (o->top_maps > 0 && (size_t)o->top_maps < n)
+		n = o->top_maps;
+	jw_key(jw, "hot_spots");
+	jw_start_array(jw);
+	for (size_t i = 0; i < n; i++) {
+		const struct an_map *m = &an->maps[i];
+
+		jw_start_object(jw);
+		jw_kv_uint(jw, "map", order[i]);
+		jw_kv_hex(jw, "addr", m->addr);
+		jw_kv_string(jw, "verdict", an_verdict_name(m->verdict));
+		jw_kv_uint(jw, "overlaps", m->overlaps);
+		jw_kv_uint(jw, "handoffs", m->handoffs);
+		jw_end_object(jw);
+	}
+	jw_end_array(jw);
+}
+
+static void json_body(struct json_writer *jw, const struct trace *t,
+		      const struct analysis *an, const size_t *by_events,
+		      const size_t *order, const struct report_opts *o)
+{
+	jw_kv_string(jw, "schema", REPORT_SCHEMA);
+	json_target(jw, t);
+	jw_kv_string(jw, "command", t->meta.command);
+	jw_kv_uint(jw, "duration_ns", an->duration_ns);
+	jw_kv_uint(jw, "events", an->nevents + t->dropped);
+	jw_kv_uint(jw, "lost", t->lost);
+	jw_kv_bool(jw, "complete", t->complete);
+	jw_kv_uint(jw, "probes", t->meta.nprobes);
+	jw_kv_uint(jw, "slow_probes", t->meta.nslow);
+	jw_key(jw, "maps");
+	jw_start_array(jw);
+	for (size_t i = 0; i < an->nmaps; i++)
+		json_map(jw, t, an, &an->maps[by_events[i]]);
+	jw_end_array(jw);
+	jw_kv_uint(jw, "findings", an->nfindings);
+	json_hot_spots(jw, an, order, o);
+	json_crash(jw, t, an, order);
+}
+
 int report_json(const struct trace *t, const struct report_opts *o,
 		FILE *out, struct errbuf *err)
 {
-	struct trace_summary s;
+	struct analysis an;
 	struct json_writer jw;
+	size_t *by_events, *order;
 
-	(void)o;
-	if (trace_summarize(t, &s))
-		return errbuf_set(err, "out of memory summarising the trace");
+	if (analysis_run(t, NULL, &an))
+		return errbuf_set(err, "out of memory analysing the trace");
+	by_events = malloc((an.nmaps + 1) * sizeof(*by_events));
+	order = malloc((an.nmaps + 1) * sizeof(*order));
+	if (!by_events || !order) {
+		free(by_events);
+		free(order);
+		analysis_free(&an);
+		return errbuf_set(err, "out of memory writing the report");
+	}
+	for (size_t i = 0; i < an.nmaps; i++)
+		by_events[i] = i;
+	sort_an = &an;
+	qsort(by_events, an.nmaps, sizeof(*by_events), cmp_busiest);
+	/* order[rank] = position of that map in "maps". */
+	for (size_t i = 0; i < an.nmaps; i++)
+		order[by_events[i]] = i;
 	jw_init(&jw, out, true);
 	jw_start_object(&jw);
-	jw_kv_string(&jw, "schema", REPORT_SCHEMA);
-	json_target(&jw, t);
-	jw_kv_string(&jw, "command", t->meta.command);
-	jw_kv_uint(&jw, "duration_ns", s.duration_ns);
-	jw_kv_uint(&jw, "events", s.events);
-	jw_kv_uint(&jw, "lost", t->lost);
-	jw_kv_bool(&jw, "complete", t->complete);
-	jw_kv_uint(&jw, "probes", t->meta.nprobes);
-	jw_kv_uint(&jw, "slow_probes", t->meta.nslow);
-	jw_key(&jw, "maps");
-	jw_start_array(&jw);
-	for (size_t i = 0; i < s.nmaps; i++)
-		json_map(&jw, t, &s.maps[i]);
-	jw_end_array(&jw);
+	json_body(&jw, t, &an, by_events, order, o);
 	jw_end_object(&jw);
 	jw_finish(&jw);
-	trace_summary_free(&s);
+	free(by_events);
+	free(order);
+	analysis_free(&an);
 	return 0;
 }

@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * The text report: what was traced, then each map, busiest first, with
- * its operations, who touched it and from where.
+ * The text report, read top-down: what was traced; the crash, when there
+ * was one (both sides, file:line, goroutine ids); then the findings, worst
+ * first, each with its verdict, counts, conflicting sites and the gap
+ * histogram; maps that need nothing (one writer) are only counted.
  */
 #include <inttypes.h>
 #include <string.h>
 
+#include "analysis.h"
+#include "crash.h"
 #include "report.h"
 
 #define DEFAULT_TOP_MAPS	10
-#define DEFAULT_TOP_SITES	5
+#define DEFAULT_TOP_SITES	3
+#define TOP_PAIRS		3
+#define BAR_WIDTH		40
+#define WRAP			96	/* columns of a verdict's lines */
 
 struct style {
 	const char *bold, *dim, *red, *off;
@@ -35,90 +42,78 @@ static const char *commas(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
-/* The file name without its directories: the line fits a terminal. */
-static const char *base(const char *path)
+/* "dir/file.go": enough to find it, short enough for a terminal line. */
+static const char *short_path(const char *path)
 {
 	const char *s = strrchr(path, '/');
 
-	return s ? s + 1 : path;
+	if (!s)
+		return path;
+	while (s > path && s[-1] != '/')
+		s--;
+	return s;
+}
+
+/* 1500 -> "1.5 us": a duration in the unit that reads best. */
+static const char *human_ns(uint64_t ns, char *buf, size_t len)
+{
+	static const char *const unit[] = { "ns", "us", "ms", "s" };
+	double v = ns;
+	int u = 0;
+
+	while (v >= 1000 && u < 3) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, v < 10 && u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return buf;
 }
 
 static void text_header(FILE *out, const struct trace *t,
-			const struct trace_summary *s, const struct style *st)
+			const struct analysis *an, const struct style *st)
 {
 	const struct trace_meta *m = &t->meta;
 	char a[32], b[32];
 
-	fprintf(out, "%sgomaptrace%s: pid %d, %s (%s, %s maps)\n", st->bold,
-		st->off, m->pid, m->exe,
+	/* The path on a line of its own: the others stay short. */
+	fprintf(out, "%sgomaptrace%s: %s\n", st->bold, st->off, m->exe);
+	fprintf(out, "pid %d, %s, %s maps; traced %.3f s: %s map operations, "
+		"%s lost", m->pid,
 		m->go_version[0] ? m->go_version : "Go version unknown",
-		m->map_impl);
-	fprintf(out, "traced %.3f s: %s map operations, %s lost",
-		s->duration_ns / 1e9, commas(s->events, a, sizeof(a)),
+		m->map_impl, an->duration_ns / 1e9,
+		commas(an->nevents + t->dropped, a, sizeof(a)),
 		commas(t->lost, b, sizeof(b)));
 	if (t->lost)
 		fprintf(out, " %s(the ring buffer was full: counts below are "
 			"lower bounds; try --ringbuf-mb)%s", st->red, st->off);
 	fputc('\n', out);
 	if (m->nslow)
-		fprintf(out, "%u of %u probes sit at a function entry "
-			"(single-stepped, slower)\n", m->nslow, m->nprobes);
+		fprintf(out, "%u of %u probes are single-stepped (slow)\n",
+			m->nslow, m->nprobes);
 	if (!t->complete)
 		fprintf(out, "%sthe trace is incomplete (cut short)%s\n",
 			st->red, st->off);
-}
-
-static void text_fatals(FILE *out, const struct trace *t,
-			const struct style *st)
-{
-	for (size_t i = 0; i < t->nfatals; i++) {
-		const struct trace_fatal *f = &t->fatals[i];
-		const struct trace_stack *s = &t->stacks[f->stack];
-		const struct trace_frame *fr = NULL;
-		uint32_t n = 0;
-
-		/* pc[0] is in the runtime; the map op's caller is further up. */
-		for (uint32_t j = 0; j < s->n && !n; j++) {
-			fr = trace_pc_frames(t, s->pc[j], &n);
-			if (n && !strncmp(fr[n - 1].function, "runtime.", 8))
-				n = 0;
-		}
-		fprintf(out, "%sthe target died: fatal error: %s%s (thread %u, "
-			"goroutine %" PRIu64 ")", st->red, f->msg, st->off,
-			f->tid, f->goid);
-		if (n)
-			fprintf(out, " in %s at %s:%u", fr[0].function,
-				base(fr[0].file), fr[0].line);
-		fputc('\n', out);
-	}
-	if (t->meta.exit_status >= 0)
+	if (m->exit_status >= 0)
 		fprintf(out, "the target exited with status %d\n",
-			t->meta.exit_status);
+			m->exit_status);
 }
 
-static void text_site(FILE *out, const struct trace *t,
-		      const struct trace_site *s, const struct style *st)
+/* "main.(*T).put (main.go:24)", inline frames as "a <- b". */
+static void where(FILE *out, const struct trace *t, uint32_t stack,
+		  const struct style *st)
 {
-	uint32_t n;
-	const struct trace_frame *f = trace_pc_frames(t, s->pc, &n);
-	char c[32];
+	struct an_frame f = an_stack_top(t, stack);
 
-	fprintf(out, "    %12s %-9s ", commas(s->count, c, sizeof(c)),
-		trace_op_name(s->op));
-	if (!n) {
-		fprintf(out, "%s\n", s->pc ? "(unknown function)" :
-			"(no stack)");
+	if (!f.f) {
+		fprintf(out, f.pc ? "0x%" PRIx64 " (no symbol)" : "(no stack)",
+			f.pc);
 		return;
 	}
-	fprintf(out, "%s %s(%s:%u)%s\n", f[0].function, st->dim, f[0].file,
-		f[0].line, st->off);
-	for (uint32_t i = 1; i < n; i++)
-		fprintf(out, "    %12s %-9s   inlined in %s %s(%s:%u)%s\n", "",
-			"", f[i].function, st->dim, base(f[i].file),
-			f[i].line, st->off);
+	fprintf(out, "%s %s(%s:%u)%s", f.f->function, st->dim,
+		short_path(f.f->file), f.f->line, st->off);
 }
 
-static void text_ops(FILE *out, const struct trace_map *m)
+static void text_ops(FILE *out, const struct an_map *m, double secs)
 {
 	static const unsigned order[] = { GMT_OP_ASSIGN, GMT_OP_DELETE,
 					  GMT_OP_CLEAR, GMT_OP_ITER_INIT,
@@ -126,7 +121,11 @@ static void text_ops(FILE *out, const struct trace_map *m)
 	char c[32];
 	bool first = true;
 
-	fprintf(out, "  %s operations:", commas(m->events, c, sizeof(c)));
+	fprintf(out, "   %s ops", commas(m->events, c, sizeof(c)));
+	if (secs > 0)
+		fprintf(out, " (%s/s)", commas((uint64_t)(m->ops_per_s + 0.5),
+					       c, sizeof(c)));
+	fputc(':', out);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		if (!m->ops[order[i]])
 			continue;
@@ -135,55 +134,200 @@ static void text_ops(FILE *out, const struct trace_map *m)
 			trace_op_name(order[i]));
 		first = false;
 	}
+	fprintf(out, "; %u thread%s, %u goroutine%s\n", m->threads,
+		m->threads == 1 ? "" : "s", m->goroutines,
+		m->goroutines == 1 ? "" : "s");
+}
+
+static void text_handoffs(FILE *out, const struct an_map *m)
+{
+	char a[32], b[32], c[32], d[32];
+
+	if (m->writer_goroutines < 2)
+		return;
+	fprintf(out, "   %s handoff%s (%s within %s), %s overlap%s",
+		commas(m->handoffs, a, sizeof(a)), m->handoffs == 1 ? "" : "s",
+		commas(m->tight_handoffs, b, sizeof(b)),
+		human_ns(AN_TIGHT_NS, c, sizeof(c)),
+		commas(m->overlaps, d, sizeof(d)), m->overlaps == 1 ? "" : "s");
+	if (m->handoffs)
+		fprintf(out, "; two goroutines' writes %s apart at the closest",
+			human_ns(m->min_gap_ns, a, sizeof(a)));
 	fputc('\n', out);
 }
 
+static void text_lines(FILE *out, const struct trace *t,
+		       const struct an_map *m, size_t top,
+		       const struct style *st)
+{
+	size_t shown = m->nlines < top ? m->nlines : top;
+	char c[32];
+
+	fprintf(out, "   %s:\n", m->nlines == 1 ? "site" : "top sites");
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(out, "   %12s %-8s ", commas(m->lines[i].count, c,
+						     sizeof(c)),
+			trace_op_name(m->lines[i].op));
+		where(out, t, m->lines[i].stack, st);
+		fputc('\n', out);
+	}
+	if (shown < m->nlines)
+		fprintf(out, "   ... and %zu more sites\n", m->nlines - shown);
+}
+
+static void text_pairs(FILE *out, const struct trace *t,
+		       const struct analysis *an, const struct an_map *m,
+		       const struct style *st)
+{
+	size_t shown = m->npairs < TOP_PAIRS ? m->npairs : TOP_PAIRS;
+	char c[32], o[32];
+
+	if (!shown)
+		return;
+	fprintf(out, "   who else writes it (site pairs, different "
+		"goroutines):\n");
+	for (size_t i = 0; i < shown; i++) {
+		const struct an_pair *p = &m->pairs[i];
+
+		fprintf(out, "   %12s x      ", commas(p->count, c, sizeof(c)));
+		where(out, t, an->sites[p->a].stack, st);
+		if (p->overlaps)
+			fprintf(out, " %s%s overlapping%s", st->red,
+				commas(p->overlaps, o, sizeof(o)), st->off);
+		fprintf(out, "\n   %12s   <->  ", "");
+		if (p->b == AN_SITE_UNSEEN)
+			fputs("(a write that was not traced)", out);
+		else if (p->b == p->a)
+			fputs("the same site, in another goroutine", out);
+		else
+			where(out, t, an->sites[p->b].stack, st);
+		fputc('\n', out);
+	}
+	if (shown < m->npairs)
+		fprintf(out, "   ... and %zu more pairs\n", m->npairs - shown);
+}
+
+static void text_histogram(FILE *out, const struct an_map *m)
+{
+	int lo = -1, hi = -1;
+	uint64_t max = 0;
+	char label[32];
+
+	for (int i = 0; i < AN_GAP_BUCKETS; i++) {
+		if (!m->gap_hist[i])
+			continue;
+		if (lo < 0)
+			lo = i;
+		hi = i;
+		if (m->gap_hist[i] > max)
+			max = m->gap_hist[i];
+	}
+	if (lo < 0)
+		return;
+	fprintf(out, "   time since another goroutine's last write, at each "
+		"write:\n");
+	for (int i = lo; i <= hi; i++) {
+		uint64_t n = m->gap_hist[i];
+		int bar = (int)((n * BAR_WIDTH + max - 1) / max);
+
+		human_ns(i ? 1ULL << i : 0, label, sizeof(label));
+		fprintf(out, "   %10s+ |%-*.*s %" PRIu64 "\n", label, BAR_WIDTH,
+			bar, "########################################", n);
+	}
+}
+
+/* Words of text on lines of at most WRAP columns, after an indent. */
+static void wrap(FILE *out, const char *text, const char *on,
+		 const char *off)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t len = strlen(p), cut = len;
+
+		if (len > WRAP - 3) {
+			cut = WRAP - 3;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (!cut)
+				cut = WRAP - 3;
+		}
+		fprintf(out, "   %s%.*s%s\n", on, (int)cut, p, off);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 static void text_map(FILE *out, const struct trace *t,
-		     const struct trace_map_summary *ms, int top_sites,
+		     const struct analysis *an, size_t rank,
+		     const struct an_map *m, const struct report_opts *o,
 		     const struct style *st)
 {
-	size_t shown = ms->nsites < (size_t)top_sites ? ms->nsites :
-		       (size_t)top_sites;
+	bool bad = m->verdict == AN_RACE || m->verdict == AN_ITER_RACE;
+	size_t top_sites = o->top_sites > 0 ? (size_t)o->top_sites :
+			   DEFAULT_TOP_SITES;
+	char verdict[256];
 
-	fprintf(out, "\n%s%s%s ", st->bold,
-		ms->type_name ? ms->type_name : "map (type unknown)", st->off);
-	if (ms->map->addr)
-		fprintf(out, "at 0x%" PRIx64 "\n", ms->map->addr);
+	an_verdict_text(m, verdict, sizeof(verdict));
+	fprintf(out, "\n%zu. %s%s%s at 0x%" PRIx64 "\n", rank, st->bold,
+		m->type_name ? m->type_name : "map (type unknown)", st->off,
+		m->addr);
+	wrap(out, verdict, bad ? st->red : "", bad ? st->off : "");
+	text_ops(out, m, an->duration_ns / 1e9);
+	text_handoffs(out, m);
+	text_lines(out, t, m, top_sites, st);
+	if (an_verdict_hidden(m->verdict))
+		return;
+	text_pairs(out, t, an, m, st);
+	text_histogram(out, m);
+}
+
+static void text_findings(FILE *out, const struct trace *t,
+			  const struct analysis *an,
+			  const struct report_opts *o, const struct style *st)
+{
+	size_t top = o->top_maps > 0 ? (size_t)o->top_maps : DEFAULT_TOP_MAPS;
+	size_t upto = o->all ? an->nmaps : an->nfindings;
+	size_t shown = upto < top ? upto : top;
+
+	if (!an->nmaps) {
+		fprintf(out, "\nno map operations were seen\n");
+		return;
+	}
+	if (!an->nfindings)
+		fprintf(out, "\n%sno findings%s: %zu map%s, none written by more "
+			"than one goroutine at a time\n", st->bold, st->off,
+			an->nmaps, an->nmaps == 1 ? "" : "s");
 	else
-		fprintf(out, "(nil maps)\n");
-	text_ops(out, ms->map);
-	fprintf(out, "  %u thread%s, %u goroutine%s\n", ms->threads,
-		ms->threads == 1 ? "" : "s", ms->goroutines,
-		ms->goroutines == 1 ? "" : "s");
-	fprintf(out, "  %s:\n", ms->nsites == 1 ? "site" : "top sites");
+		fprintf(out, "\n%sFINDINGS%s: %zu of %zu maps, worst first\n",
+			st->bold, st->off, an->nfindings, an->nmaps);
 	for (size_t i = 0; i < shown; i++)
-		text_site(out, t, &ms->sites[i], st);
-	if (shown < ms->nsites)
-		fprintf(out, "    ... and %zu more sites\n",
-			ms->nsites - shown);
+		text_map(out, t, an, i + 1, &an->maps[i], o, st);
+	if (shown < upto)
+		fprintf(out, "\n... and %zu more (--top N shows more)\n",
+			upto - shown);
+	if (!o->all && an->nmaps > an->nfindings)
+		fprintf(out, "\n%zu map%s with a single writer (or handed over "
+			"once) not shown: --all shows them\n",
+			an->nmaps - an->nfindings,
+			an->nmaps - an->nfindings == 1 ? "" : "s");
 }
 
 int report_text(const struct trace *t, const struct report_opts *o,
 		FILE *out, struct errbuf *err)
 {
 	const struct style *st = o->color ? &ansi : &plain;
-	int top_maps = o->top_maps > 0 ? o->top_maps : DEFAULT_TOP_MAPS;
-	int top_sites = o->top_sites > 0 ? o->top_sites : DEFAULT_TOP_SITES;
-	struct trace_summary s;
-	size_t shown;
+	struct analysis an;
 
-	if (trace_summarize(t, &s))
-		return errbuf_set(err, "out of memory summarising the trace");
-	text_header(out, t, &s, st);
-	text_fatals(out, t, st);
-	if (!s.nmaps)
-		fprintf(out, "\nno map operations were seen\n");
-	shown = s.nmaps < (size_t)top_maps ? s.nmaps : (size_t)top_maps;
-	for (size_t i = 0; i < shown; i++)
-		text_map(out, t, &s.maps[i], top_sites, st);
-	if (shown < s.nmaps)
-		fprintf(out, "\n... and %zu more maps (--format json lists "
-			"them all)\n", s.nmaps - shown);
-	trace_summary_free(&s);
+	if (analysis_run(t, NULL, &an))
+		return errbuf_set(err, "out of memory analysing the trace");
+	text_header(out, t, &an, st);
+	if (t->nfatals) {
+		fputc('\n', out);
+		crash_text(out, t, &an, o->color);
+	}
+	text_findings(out, t, &an, o, st);
+	analysis_free(&an);
 	return 0;
 }

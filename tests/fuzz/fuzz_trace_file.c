@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the trace file reader, then both basic reports over
+ * libFuzzer target: the trace file reader, then every report and export
+ * (the contention analysis and the crash reading under them) over
  * whatever it accepted (they index stacks, symbols and maps by the ids the
  * file gave). Random bytes rarely get past a chunk's CRC and zlib, so the
  * first input byte picks how the rest is used:
@@ -186,6 +187,11 @@ static void load_and_report(const uint8_t *data, size_t size)
 		if (null) {
 			report_json(&t, &ro, null, &err);
 			report_text(&t, &ro, null, &err);
+			ro.all = true;
+			report_text(&t, &ro, null, &err);
+			report_folded(&t, &ro, null, &err);
+			report_pprof(&t, &ro, null, &err);
+			report_perfetto(&t, &ro, null, &err);
 			fclose(null);
 		}
 	}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GMT_ANALYSIS_H
+#define GMT_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace.h"
+
+/*
+ * Contention analysis: from a const struct trace (live, or loaded from a
+ * file without the binary) to per-map answers — who writes it, how often
+ * ownership changes hands, whether writes overlapped — ranked so the worst
+ * map comes first. Nothing here reads the binary or the clock.
+ *
+ * Map identity. The trace keys maps by (address, type pointer). A map that
+ * is freed and another allocated at the same address must not merge, but
+ * the probes see no allocation or free, so the only evidence in a trace is
+ * what each operation carries. The rule, per address in timestamp order:
+ * a new identity starts whenever the type differs from the previous
+ * operation's type at that address (A:T1, A:T2, A:T1 is three maps). Not a
+ * reason to split: a clear (clear(m) keeps the map), a quiet gap, or a new
+ * set of goroutines and sites after one — a long-lived map handed from one
+ * worker to the next looks exactly like that. The residual risk is a
+ * same-type map reusing a freed map's address: its writes can add at most
+ * one handoff per reuse, never an overlap (the write-in-progress flag is
+ * read from the live object). So a map written by exactly two goroutines,
+ * one after the other (one handoff), is "handed over" and hidden by
+ * default; with more writers in turn it is shown as shared, worded "in
+ * turn", since a cache filled once by each of many workers looks the same.
+ * What would make identity exact: the map's hash seed (hmap.hash0,
+ * maps.Map.seed), set at creation, read at the probe; or a probe on
+ * runtime.makemap. Neither is traced today.
+ *
+ * A map the runtime died on (crash.h) is judged by the crash: its fatal
+ * error is proof of unsynchronised access even when no traced operation
+ * saw the flag (the check that fired may sit in a function not probed).
+ *
+ * Writes are assign, delete and clear; iterate and iter_next are reads.
+ * A writer is a goroutine (the thread id stands in when goid is 0).
+ */
+
+#define AN_GAP_BUCKETS	64	/* bucket i: gaps in [2^i, 2^(i+1)) ns; 0: [0, 2) */
+#define AN_TIGHT_NS	10000	/* a handoff within 10 us counts as tight */
+#define AN_HOT_RATE	10000	/* handoffs per second that make a map hot */
+#define AN_SITE_UNSEEN	UINT32_MAX	/* the other side was not traced */
+#define AN_MAX_FRAMES	64	/* frames of one expanded stack */
+
+enum an_verdict {
+	AN_READ_ONLY = 0,	/* no writes traced (hidden by default) */
+	AN_SINGLE_WRITER,	/* one writer goroutine (hidden by default) */
+	AN_HANDED_OVER,		/* two writers, one handoff (hidden) */
+	AN_SHARED,		/* interleaved writers, serialised */
+	AN_CONTENDED,		/* as AN_SHARED, handing off >= AN_HOT_RATE/s */
+	AN_ITER_RACE,		/* iteration concurrent with writes */
+	AN_RACE,		/* unsynchronised concurrent writes observed */
+};
+
+/* A site is a symbolised stack: stacks whose frames all match are one. */
+struct an_site {
+	uint32_t stack;		/* a representative trace stack */
+};
+
+/* Call sites by (op, the line that called the runtime), as trace.h's. */
+struct an_line {
+	uint8_t op;
+	uint32_t stack;		/* a representative stack */
+	uint64_t count;
+	uint64_t overlaps;	/* of which began with the flag set */
+};
+
+/*
+ * Two sites of one map used from different goroutines. count: handoffs
+ * between them (a write at one right after a write at the other by
+ * another goroutine) plus writes that fell inside an iteration at the
+ * other; overlaps: operations at one that began while the other's
+ * goroutine was writing. a <= b; b may be AN_SITE_UNSEEN.
+ */
+struct an_pair {
+	uint32_t a, b;		/* indexes into analysis.sites[] */
+	uint64_t count;
+	uint64_t overlaps;
+};
+
+struct an_map {
+	uint32_t map_id;	/* the trace's maps[] entry */
+	uint32_t generation;	/* 0, then 1, 2... for later maps at addr */
+	uint64_t addr, type;
+	const char *type_name;	/* NULL when unknown */
+	uint64_t first_ns, last_ns;
+	uint64_t events;
+	uint64_t ops[TRACE_NKINDS];
+	uint64_t writes;
+	uint32_t threads, goroutines;	/* that touched it at all */
+	uint32_t writer_threads, writer_goroutines;
+	uint64_t handoffs;	/* consecutive writes by different goroutines */
+	uint64_t tight_handoffs;	/* of which within AN_TIGHT_NS */
+	uint64_t overlaps;	/* ops that began with the flag already set */
+	uint64_t write_overlaps;	/* of which writes */
+	uint64_t iter_conflicts;	/* writes by others during an iteration */
+	uint64_t min_gap_ns;	/* smallest gap to another goroutine's write */
+	uint64_t gap_hist[AN_GAP_BUCKETS];
+	double ops_per_s, handoffs_per_s;	/* over the trace's duration */
+	enum an_verdict verdict;
+	const char *crash_msg;	/* the runtime died on this map: why */
+	struct an_line *lines;	/* by count, highest first */
+	size_t nlines;
+	struct an_pair *pairs;	/* by overlaps, then count */
+	size_t npairs;
+};
+
+/* Per event (index as in trace.events[]). */
+#define AN_EV_WRITE	0x01
+#define AN_EV_HANDOFF	0x02	/* a write right after another goroutine's */
+#define AN_EV_OVERLAP	0x04	/* began with the flag set */
+
+struct analysis {
+	struct an_map *maps;	/* ranked: findings first, worst first */
+	size_t nmaps;
+	size_t nfindings;	/* maps[0 .. nfindings) are not hidden */
+	struct an_site *sites;
+	size_t nsites;
+	uint32_t *stack_site;	/* per trace stack: its site */
+	uint32_t *ev_map;	/* per event: index into maps[] */
+	uint8_t *ev_flags;	/* per event: AN_EV_* */
+	size_t nevents;
+	uint64_t duration_ns;
+	uint64_t start_ns;	/* time 0 of the trace (for relative times) */
+};
+
+struct analysis_opts {
+	uint64_t tight_ns;	/* 0: AN_TIGHT_NS */
+	double hot_rate;	/* 0: AN_HOT_RATE */
+};
+
+/* 0, or -1 when out of memory. opts may be NULL. */
+int analysis_run(const struct trace *t, const struct analysis_opts *opts,
+		 struct analysis *an);
+void analysis_free(struct analysis *an);
+
+/* "race", "iteration_race", "contended", ... stable, for JSON. */
+const char *an_verdict_name(enum an_verdict v);
+/* The verdict in plain words with its evidence, e.g. for the text report. */
+void an_verdict_text(const struct an_map *m, char *buf, size_t len);
+bool an_verdict_hidden(enum an_verdict v);
+bool an_is_write(unsigned op);
+
+/* The map identity that was live at addr at time ts; -1 when none. */
+int64_t an_find_map(const struct analysis *an, uint64_t addr, uint64_t ts);
+
+/*
+ * One frame of an expanded stack: f is NULL when pc was not symbolised.
+ * an_stack_expand() writes the frames of a trace stack innermost first
+ * (each PC's inline frames, then the next PC's) and returns how many.
+ */
+struct an_frame {
+	uint64_t pc;
+	const struct trace_frame *f;
+};
+
+size_t an_stack_expand(const struct trace *t, uint32_t stack,
+		       struct an_frame *out, size_t max);
+/* The innermost frame of a stack's first PC (the line that called the
+ * runtime); f NULL when none. */
+struct an_frame an_stack_top(const struct trace *t, uint32_t stack);
+/* "main.go:42" style text for a frame: base name of file, line. */
+void an_frame_where(const struct an_frame *f, char *buf, size_t len);
+
+#endif

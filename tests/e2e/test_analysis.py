@@ -1,0 +1,289 @@
+"""Contention analysis, both sides of a map race, and the exports.
+
+Every test runs real Go programs (tests/go/race_*, mutex_*, private_maps)
+under real uprobes through `gomaptrace run`, and asserts facts computed
+from the programs' source: exact lines (via the // @markers), exact counts.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from conftest import GMT, gmt, go_build, go_source, source_line
+
+FOLDED_LINE = re.compile(r"^[^ ;]+(;[^ ;]+)* \d+$")
+
+
+def run_traced(tmp_path, binary, *args, name="trace"):
+    """`gomaptrace run` with a JSON report and a trace file: (proc, report)."""
+    report = tmp_path / f"{name}.json"
+    trace = tmp_path / f"{name}.gmt"
+    p = gmt("run", "-f", "json", "-o", report, "-t", trace, *args, "--",
+            binary, check=False)
+    with open(report) as f:
+        return p, json.load(f), trace
+
+
+def frame_where(frames):
+    return f"{frames[0]['file']}:{frames[0]['line']}"
+
+
+def crash_sides(crash):
+    """{file:line of each thread's op on the crash map: goroutine id}."""
+    sides = {}
+    for th in crash["threads"]:
+        if th["side"] is not None:
+            sides[frame_where(th["side"]["frames"])] = th["goroutine"]
+    return sides
+
+
+def map_of_type(report, typ, **where):
+    found = [m for m in report["maps"] if m["type"] == typ and
+             all(m[k] == v for k, v in where.items())]
+    assert found, f"no {typ} map in {[m['type'] for m in report['maps']]}"
+    return found[0]
+
+
+def check_crash(p, report, trace, prog, message, markers):
+    assert p.returncode == 2, p.stderr
+    assert f"fatal error: {message}" in p.stderr
+    crash = report["crash"]
+    assert crash is not None
+    assert crash["message"] == message
+    assert crash["map_type"] == "map[int]int"
+    path = go_source(prog)
+    want = {f"{path}:{source_line(prog, m)}" for m in markers}
+    sides = crash_sides(crash)
+    assert want <= set(sides), (want, sides)
+    goroutines = {sides[w] for w in want}
+    assert len(goroutines) == len(markers) and 0 not in goroutines
+    # The crashing thread comes first and its op is one of the two.
+    first = crash["threads"][0]
+    assert first["crashing"]
+    assert frame_where(first["side"]["frames"]) in want
+    # The text report leads with the same facts, both sides, file:line.
+    text = gmt("report", trace).stdout
+    head = text[:text.index("\n\n", text.index("CRASH"))]
+    for w in want:
+        base = os.path.basename(w)
+        assert base in head, head
+    for g in goroutines:
+        assert f"goroutine {g}" in head, head
+    return crash
+
+
+@pytest.mark.parametrize("variant", ["plain", "stripped", "pie"])
+def test_concurrent_writes_both_sides(tmp_path, variant):
+    """Scenario 1: two writers, no lock; both statements named."""
+    binary = go_build("race_writes", variant)
+    p, report, trace = run_traced(tmp_path, binary)
+    crash = check_crash(p, report, trace, "race_writes",
+                        "concurrent map writes", ["@writeA", "@writeB"])
+    m = report["maps"][report["hot_spots"][0]["map"]]
+    assert m["addr"] == crash["map"]
+    assert m["verdict"] == "race"
+
+
+def test_delete_against_write(tmp_path):
+    """Scenario 2: the delete and the write, both named."""
+    p, report, trace = run_traced(tmp_path, go_build("race_delete"))
+    check_crash(p, report, trace, "race_delete", "concurrent map writes",
+                ["@write", "@delete"])
+
+
+def test_range_against_write(tmp_path):
+    """Scenario 3: the range statement and the write, both named."""
+    p, report, trace = run_traced(tmp_path, go_build("race_range"))
+    crash = check_crash(p, report, trace, "race_range",
+                        "concurrent map iteration and map write",
+                        ["@write", "@range"])
+    ops = {th["side"]["op"] for th in crash["threads"] if th["side"]}
+    assert {"assign", "iterate"} <= ops
+    m = [m for m in report["maps"] if m["addr"] == crash["map"]][0]
+    assert m["verdict"] == "iteration_race"
+
+
+@pytest.fixture(scope="module")
+def mutex_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mutex")
+    p, report, trace = run_traced(tmp, go_build("mutex_writers"))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "entries: 20000\n"
+    return report, trace, tmp
+
+
+def test_mutex_writers_handoffs_no_overlaps(mutex_run):
+    report, _, _ = mutex_run
+    m = map_of_type(report, "map[int]int")
+    assert m["ops"]["assign"] == 20000
+    assert m["writers"]["goroutines"] == 4
+    assert m["handoffs"] > 0
+    assert m["overlaps"] == 0
+    assert m["verdict"] in ("shared", "contended")
+    assert report["crash"] is None
+    # Every write was at the one line, by the four goroutines.
+    put = source_line("mutex_writers", "@put")
+    assert [(s["op"], s["count"], s["frames"][0]["line"])
+            for s in m["sites"]] == [("assign", 20000, put)]
+    assert sum(b["count"] for b in m["gap_histogram"]) > 0
+    for b in m["gap_histogram"]:
+        assert b["lt_ns"] == 2 * b["ge_ns"] or b["ge_ns"] == 0
+    # The conflicting pair is put against itself, from other goroutines.
+    assert m["conflicts"][0]["count"] == m["handoffs"]
+    assert m["conflicts"][0]["overlaps"] == 0
+    for side in ("a", "b"):
+        assert m["conflicts"][0][side]["frames"][0]["line"] == put
+    assert report["hot_spots"][0]["map"] == report["maps"].index(m)
+
+
+def test_mutex_text_fits_one_screen(mutex_run):
+    _, trace, _ = mutex_run
+    text = gmt("report", trace).stdout
+    lines = text.splitlines()
+    assert len(lines) <= 50, text
+    assert max(len(line) for line in lines) <= 100, text
+    assert "4 goroutines" in text
+    assert "no overlaps" in text
+    assert f"main.go:{source_line('mutex_writers', '@put')}" in text
+    assert "\033[" not in text      # not a TTY: no colour
+
+
+def test_pprof_top_is_the_writing_function(mutex_run, go_tool):
+    _, trace, tmp = mutex_run
+    out = tmp / "maps.pb.gz"
+    gmt("report", trace, "--format", "pprof", "-o", out)
+    with open(out, "rb") as f:
+        assert f.read(2) == b"\x1f\x8b"
+    top = subprocess.run([go_tool, "tool", "pprof", "-top", str(out)],
+                         capture_output=True, text=True, check=True).stdout
+    rows = top[top.index("flat%"):].splitlines()[1:]
+    assert rows[0].split()[-1] == "main.(*registry).put", top
+    assert rows[0].split()[0] == "20000", top
+    for index in ("handoffs", "overlaps"):
+        subprocess.run([go_tool, "tool", "pprof", "-top",
+                        "-sample_index=" + index, str(out)],
+                       capture_output=True, check=True)
+    traces = subprocess.run([go_tool, "tool", "pprof", "-traces", str(out)],
+                            capture_output=True, text=True,
+                            check=True).stdout
+    assert "main.worker" in traces
+    assert "map_type:  map[int]int" in traces
+
+
+def test_folded_one_stack_per_line(mutex_run):
+    report, trace, _ = mutex_run
+    out = gmt("report", trace, "--format", "folded").stdout
+    lines = out.splitlines()
+    assert lines
+    for line in lines:
+        assert FOLDED_LINE.match(line), line
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in lines) == \
+        report["events"]
+    put = [line for line in lines if line.split(" ")[0].endswith(
+        ";main.(*registry).put")]
+    assert len(put) == 1 and put[0].endswith(" 20000")
+    assert put[0].startswith("runtime.goexit;")
+    # Weighted by overlaps: a lock means none at all.
+    assert gmt("report", trace, "--format", "folded", "--weight",
+               "overlaps").stdout == ""
+
+
+def test_perfetto_track_per_thread(mutex_run):
+    _, trace, _ = mutex_run
+    data = json.loads(gmt("report", trace, "--format", "perfetto").stdout)
+    events = data["traceEvents"]
+    named = {e["tid"] for e in events
+             if e["ph"] == "M" and e["name"] == "thread_name"}
+    writes = [e for e in events if e.get("cat") == "map" and
+              e["args"]["type"] == "map[int]int"]
+    assert len(writes) == 20000
+    assert {e["tid"] for e in writes} <= named
+    assert len({e["args"]["goroutine"] for e in writes}) == 4
+    put = source_line("mutex_writers", "@put")
+    assert all(e["args"]["site"].endswith(f"main.go:{put}")
+               for e in writes)
+    assert all(e["ph"] == "i" for e in writes)
+
+
+def test_private_maps_no_finding(tmp_path):
+    p, report, trace = run_traced(tmp_path, go_build("private_maps"))
+    assert p.returncode == 0, p.stderr
+    assert all(m["writers"]["goroutines"] <= 1 for m in report["maps"])
+    mine = [m for m in report["maps"] if m["type"] == "map[int]int"]
+    assert len(mine) == 4
+    fill = source_line("private_maps", "@fill")
+    for m in mine:
+        assert m["verdict"] == "single_writer"
+        assert m["hidden"]
+        assert m["ops"]["assign"] == 5000
+        assert m["sites"][0]["frames"][0]["line"] == fill
+    assert report["hot_spots"] == []
+    text = gmt("report", trace).stdout
+    assert "no findings" in text
+    assert f"main.go:{fill}" not in text
+
+
+def test_top_limits_hot_spots(tmp_path):
+    _, _, trace = run_traced(tmp_path, go_build("race_writes"))
+    full = json.loads(gmt("report", trace, "--format", "json").stdout)
+    assert len(full["hot_spots"]) >= 1
+    one = json.loads(gmt("report", trace, "--format", "json", "--top",
+                         "1").stdout)
+    assert one["hot_spots"] == full["hot_spots"][:1]
+    bad = gmt("report", trace, "--top", "x", check=False)
+    assert bad.returncode == 2 and "--top" in bad.stderr
+
+
+def write_project(root, n=300):
+    """A project of n modules importing each other as a binary tree."""
+    src = root / "src"
+    src.mkdir()
+    for i in range(n):
+        deps = [j for j in (2 * i + 1, 2 * i + 2) if j < n]
+        body = "".join(f'import {{ f{j} }} from "./m{j}.js";\n'
+                       for j in deps)
+        calls = "".join(f" s += f{j}(x);" for j in deps)
+        body += (f"export function f{i}(x) {{ let s = x + {i};{calls} "
+                 f"return s; }}\n")
+        (src / f"m{i}.js").write_text(body)
+    (src / "index.js").write_text(
+        'import { f0 } from "./m0.js";\nconsole.log(f0(1));\n')
+    return src / "index.js"
+
+
+def test_esbuild_shared_maps(tmp_path, esbuild):
+    entry = write_project(tmp_path)
+    out = tmp_path / "out.js"
+    rep = tmp_path / "esb.json"
+    gmt("run", "-f", "json", "-o", rep, "--", esbuild, entry, "--bundle",
+        f"--outfile={out}", "--log-level=warning")
+    report = json.loads(rep.read_text())
+    assert out.stat().st_size > 0
+    shared = [m for m in report["maps"] if m["writers"]["goroutines"] > 1
+              and not m["hidden"]]
+    assert shared, "no map written by more than one goroutine"
+    files = {f["file"] for m in shared for s in m["sites"]
+             for f in s["frames"]}
+    assert any("github.com/evanw/esbuild/" in f for f in files), files
+    for m in shared:
+        assert m["overlaps"] == 0 or m["verdict"] == "race"
+
+
+def test_top_live_view(tmp_path):
+    binary = go_build("mutex_server")
+    target = subprocess.Popen([binary], stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout.readline() == "ready\n"
+        p = gmt("top", "-p", target.pid, "--interval", "0.2", "-n", "3")
+        assert p.stdout.count("gomaptrace top") == 3
+        assert "map[string]int" in p.stdout
+        touch = source_line("mutex_server", "@touch")
+        assert f"main.go:{touch}" in p.stdout
+        assert "\033[" not in p.stdout   # not a TTY: plain blocks
+        assert target.poll() is None     # detached, still running
+    finally:
+        target.send_signal(signal.SIGKILL)
+        target.wait()

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+/* A live tracing session on a running process (user/session.h). */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "symcache.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+volatile sig_atomic_t session_stop;
+
+static void on_stop(int sig)
+{
+	session_stop = sig;
+}
+
+void session_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	/* No SA_RESTART: the signal must cut the poll short. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int on_event(void *ctx, const struct gmt_event *ev,
+		    const struct gmt_fatal_event *fatal)
+{
+	struct session *s = ctx;
+
+	if (fatal) {
+		if (trace_add_gmt_fatal(&s->t, fatal))
+			s->unkept++;
+		s->crashed = true;
+		return 1;
+	}
+	if (trace_add_gmt_event(&s->t, ev))
+		s->unkept++;
+	return 0;
+}
+
+static void on_history(void *ctx, uint32_t tid, const struct gmt_history *h)
+{
+	struct session *s = ctx;
+
+	/* The first snapshot after the crash is the closest to it. */
+	if (trace_add_gmt_history(&s->t, tid, h, trace_now_ns(), false))
+		s->unkept++;
+}
+
+int session_open(struct session *s, const struct session_opts *o)
+{
+	struct tracer_opts to = { .pid = o->pid,
+				  .ringbuf_bytes = o->ringbuf_bytes };
+	uint32_t mask = o->ops_mask ? o->ops_mask : TRACE_DEFAULT_OPS;
+	size_t nslow = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->pidfd = -1;
+	if (trace_init(&s->t))
+		return errbuf_set(&s->err, "out of memory");
+	if (gobin_open_pid(&s->gb, o->pid, &s->err))
+		return -1;
+	for (int i = 0; i < OP__COUNT; i++)
+		to.ops[i] = mask & (1u << i);
+	if (tracer_open(&s->tr, &s->gb, &to, &s->err))
+		return -1;
+	s->t.meta.start_ns = trace_now_ns();
+	s->t.meta.wall_start_ns = trace_wall_now_ns();
+	symcache_meta(&s->t, &s->gb);
+	snprintf(s->t.meta.command, sizeof(s->t.meta.command), "%s",
+		 o->command ? o->command : "");
+	s->t.meta.ops_mask = mask;
+	s->t.meta.nprobes = tracer_nattached(s->tr, &nslow);
+	s->t.meta.nslow = nslow;
+	s->pidfd = syscall(SYS_pidfd_open, o->pid, 0);
+	return 0;
+}
+
+int session_poll(struct session *s, int timeout_ms)
+{
+	bool before = s->crashed;
+	int n = tracer_poll(s->tr, timeout_ms, on_event, s);
+
+	if (n < 0)
+		return errbuf_set(&s->err, "reading the ring buffer failed");
+	if (s->crashed && !before)
+		tracer_histories(s->tr, on_history, s);
+	return n;
+}
+
+int session_drain(struct session *s)
+{
+	int n;
+
+	while ((n = session_poll(s, 0)) > 0)
+		;
+	return n < 0 ? -1 : 0;
+}
+
+bool session_target_gone(const struct session *s)
+{
+	struct pollfd p = { .fd = s->pidfd, .events = POLLIN };
+	char path[64];
+
+	if (s->pidfd >= 0)
+		return poll(&p, 1, 0) > 0;
+	snprintf(path, sizeof(path), "/proc/%d", (int)s->gb.pid);
+	return access(path, F_OK) != 0;
+}
+
+void session_detach(struct session *s)
+{
+	if (!s->tr)
+		return;
+	s->t.meta.end_ns = trace_now_ns();
+	s->t.lost = tracer_lost(s->tr) + s->unkept;
+	tracer_close(s->tr);
+	s->tr = NULL;
+	s->t.complete = true;
+}
+
+void session_close(struct session *s)
+{
+	session_detach(s);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->pidfd = -1;
+	gobin_close(&s->gb);
+	trace_free(&s->t);
+}

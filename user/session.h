@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GMT_SESSION_H
+#define GMT_SESSION_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "errbuf.h"
+#include "gobin.h"
+#include "trace.h"
+#include "tracer.h"
+
+/*
+ * A live tracing session on a running process (`top`, and what `record`
+ * does before it writes a file): open its binary, attach the probes, drain
+ * records into a trace, notice a crash or the process leaving, detach.
+ */
+struct session {
+	struct trace t;
+	struct gobin gb;
+	struct tracer *tr;
+	int pidfd;		/* -1: watch /proc/PID instead */
+	bool crashed;		/* a fatal record came (histories are read) */
+	uint64_t unkept;	/* records we could not store (memory) */
+	struct errbuf err;
+};
+
+struct session_opts {
+	pid_t pid;
+	uint32_t ops_mask;	/* 1 << enum gmt_op; 0: TRACE_DEFAULT_OPS */
+	uint32_t ringbuf_bytes;	/* 0: the tracer's default */
+	const char *command;	/* trace meta: "top", "record" */
+};
+
+/* 0, or -1 with s->err set; s is usable for session_close() either way. */
+int session_open(struct session *s, const struct session_opts *o);
+/*
+ * Drains ready records into s->t, waiting up to timeout_ms. On a fatal
+ * record it reads every thread's flight recorder at once, while the
+ * crashing process still exists, and sets s->crashed. Returns the records
+ * seen, or -1 with s->err set.
+ */
+int session_poll(struct session *s, int timeout_ms);
+/* Drains what the ring buffer still holds; 0 or -1. */
+int session_drain(struct session *s);
+bool session_target_gone(const struct session *s);
+/* Detach (the process runs untraced again); end time and losses noted. */
+void session_detach(struct session *s);
+void session_close(struct session *s);
+
+/* SIGINT, SIGTERM and SIGHUP set session_stop and cut a poll short. */
+extern volatile sig_atomic_t session_stop;
+void session_catch_signals(void);
+
+#endif
