@@ -1,29 +1,359 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * gomaptrace's kernel side: one uprobe program for every map operation and
+ * one for the runtime's fatal path. Each probe sits at an instruction the
+ * kernel emulates (the jbe after the stack check) so nothing is
+ * single-stepped; there RSP and the argument registers are still as at the
+ * function's entry (DESIGN-NOTES §1, §3). There is one program per kind of
+ * operation, each attached to every runtime function of that kind.
+ *
+ * Records travel through one BPF ring buffer, in the order they were
+ * reserved. Map operations do not wake the reader (it polls); a fatal
+ * record does.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "event.h"
 
+/* Set by user space before load; the verifier sees them as constants. */
 const volatile __u32 target_tgid = 0;
+const volatile __s32 goid_offset = -1;
+const volatile __u32 flag_offset = 0;
+const volatile __u8 flag_mask = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 64 << 20);	/* user space may resize before load */
 } events SEC(".maps");
 
-SEC("uprobe")
-int BPF_UPROBE(map_op)
-{
-	struct gmt_event *e;
+/* Records that found the ring buffer full: nothing is lost silently. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
+/*
+ * The crash flight recorder's kernel half: each thread's last operations
+ * that could not be delivered. User space keeps the delivered ones and
+ * merges both (tracer_histories), so a full ring buffer still leaves every
+ * thread's last GMT_HISTORY_LEN operations known. Keeping every operation
+ * here instead cost 20-35 ns more per operation.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);	/* threads; preallocated, 1.1 KiB each */
+	__type(key, __u32);
+	__type(value, struct gmt_history);
+} histories SEC(".maps");
+
+/* A zeroed history to insert from: too large for the BPF stack. */
+static const struct gmt_history empty_history;
+
+/*
+ * The stack is read in windows of WIN_BYTES: one read from RSP usually holds
+ * the caller's return address and the first few frames, and a read costs
+ * little more than a 16-byte one. One spare word keeps w[i + 1] provably in
+ * bounds for the verifier.
+ */
+#define WIN_BYTES	512
+#define WIN_WORDS	(WIN_BYTES / 8)
+
+struct scratch {
+	__u64 w[WIN_WORDS + 1];
+	struct gmt_event spare;	/* a record the ring buffer had no room for */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratches SEC(".maps");
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	if (n)
+		*n += 1;
+}
+
+/*
+ * The frame at fp: its saved frame pointer and return address, from the
+ * window when it lies there, else from a new window read at fp, else (the
+ * end of a mapping is near) from a 16-byte read. Returns false at the end.
+ */
+static __always_inline bool read_frame(struct scratch *s, __u64 *base,
+				       __u64 fp, __u64 frame[2])
+{
+	__u64 off = fp - *base;
+	__u32 i;
+
+	if (off > WIN_BYTES - 16) {
+		if (bpf_probe_read_user(s->w, WIN_BYTES, (void *)fp)) {
+			*base = 1;	/* unaligned: never matches again */
+			return !bpf_probe_read_user(frame, 16, (void *)fp);
+		}
+		*base = fp;
+		off = 0;
+	}
+	i = (off / 8) & (WIN_WORDS - 1);
+	frame[0] = s->w[i];
+	frame[1] = s->w[i + 1];
+	return true;
+}
+
+/*
+ * The last GMT_STACK_DEPTH return addresses, caller first. At the probe the
+ * function has not pushed RBP yet: [RSP] returns into the caller and RBP is
+ * the caller's frame, whose [rbp] links to the next frame and [rbp+8] holds
+ * the next return address. The chain must go up the stack and stay
+ * aligned, which also bounds a corrupt one.
+ */
+static __always_inline __u8 walk_stack(struct scratch *s,
+				       struct pt_regs *regs, __u64 *stack)
+{
+	__u64 fp = regs->bp, base = regs->sp, frame[2];
+	__u8 n = 1;
+
+	if (bpf_probe_read_user(s->w, WIN_BYTES, (void *)base)) {
+		base = 1;
+		if (bpf_probe_read_user(&s->w[0], 8, (void *)regs->sp))
+			return 0;
+	}
+	stack[0] = s->w[0];
+	if (!stack[0])
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
+	for (int i = 1; i < GMT_STACK_DEPTH; i++) {
+		if (!fp || (fp & 7) || !read_frame(s, &base, fp, frame))
+			break;
+		if (!frame[1])
+			break;
+		stack[i] = frame[1];
+		n++;
+		if (frame[0] <= fp)
+			break;
+		fp = frame[0];
+	}
+	return n;
+}
+
+static __always_inline __u64 read_goid(struct pt_regs *regs)
+{
+	__u64 goid = 0;
+
+	if (goid_offset >= 0 && regs->r14)
+		bpf_probe_read_user(&goid, sizeof(goid),
+				    (void *)(regs->r14 + goid_offset));
+	return goid;
+}
+
+static __always_inline bool write_in_progress(__u64 map)
+{
+	__u8 flags = 0;
+
+	if (!map || !flag_mask)
+		return false;
+	bpf_probe_read_user(&flags, sizeof(flags), (void *)(map + flag_offset));
+	return flags & flag_mask;
+}
+
+/*
+ * Most map functions take (type, map, ...) in RAX, RBX. The iterator's next
+ * step takes only the iterator, whose third and fourth words are the type
+ * and the map in every layout so far (runtime.hiter, maps.Iter).
+ */
+static __always_inline void map_and_type(struct gmt_event *e,
+					 struct pt_regs *regs)
+{
+	__u64 tm[2];
+
+	if (e->op != GMT_OP_ITER_NEXT) {
+		e->type = regs->ax;
+		e->map = regs->bx;
+		return;
+	}
+	if (bpf_probe_read_user(tm, sizeof(tm), (void *)(regs->ax + 16)))
+		tm[0] = tm[1] = 0;
+	e->type = tm[0];
+	e->map = tm[1];
+}
+
+/* Everything the record holds; map and type are the caller's. */
+static __always_inline void fill_event(struct gmt_event *e,
+				       struct scratch *s,
+				       struct pt_regs *regs, __u64 pid_tgid)
+{
 	e->ts_ns = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(e, 0);
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->goid = read_goid(regs);
+	e->_pad0 = 0;
+	e->_pad1 = 0;
+	e->nstack = walk_stack(s, regs, e->stack);
+	for (int i = 0; i < GMT_STACK_DEPTH; i++)
+		if (i >= e->nstack)
+			e->stack[i] = 0;
+}
+
+static __always_inline void remember(const struct gmt_event *e)
+{
+	struct gmt_history *h;
+	struct gmt_hist_op *op;
+	__u32 tid = e->tid;
+	__u32 slot;
+
+	h = bpf_map_lookup_elem(&histories, &tid);
+	if (!h) {
+		bpf_map_update_elem(&histories, &tid, &empty_history,
+				    BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&histories, &tid);
+		if (!h)
+			return;
+	}
+	slot = h->next % GMT_HISTORY_LEN;
+	barrier_var(slot);	/* keep the bound check the verifier needs */
+	if (slot >= GMT_HISTORY_LEN)
+		return;
+	op = &h->ops[slot];
+	op->ts_ns = e->ts_ns;
+	op->map = e->map;
+	op->goid = e->goid;
+	op->op = e->op;
+	op->flags = e->flags;
+	op->nstack = e->nstack;
+	__builtin_memcpy(op->stack, e->stack, sizeof(op->stack));
+	h->next++;
+}
+
+static __always_inline bool wanted(__u64 pid_tgid)
+{
+	return !target_tgid || (pid_tgid >> 32) == target_tgid;
+}
+
+/* One program per kind of operation: the kind is a constant in each. */
+static __always_inline int record_op(struct pt_regs *regs, __u8 op)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct gmt_event *e, *rec;
+	struct scratch *s;
+	__u32 zero = 0;
+
+	if (!wanted(pid_tgid))
+		return 0;
+	s = bpf_map_lookup_elem(&scratches, &zero);
+	if (!s)
+		return 0;
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	e = rec ? rec : &s->spare;
+	fill_event(e, s, regs, pid_tgid);
+	e->op = op;
+	map_and_type(e, regs);
+	e->flags = write_in_progress(e->map) ? GMT_EV_WRITING : 0;
+	if (rec) {
+		/* Waking the reader per record costs more than the record. */
+		bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	count_lost();
+	remember(e);
 	return 0;
+}
+
+/*
+ * At the jbe the stack check's flags say whether it branches to
+ * runtime.morestack (CF or ZF set): then the function starts over on a
+ * bigger stack and passes the probe again, so only the pass that goes on
+ * into the function counts. Probes at a function's entry (no stack check
+ * found) have no such flags to read.
+ */
+#define X86_FLAGS_CF	0x0001
+#define X86_FLAGS_ZF	0x0040
+
+static __always_inline bool to_morestack(struct pt_regs *regs)
+{
+	return regs->flags & (X86_FLAGS_CF | X86_FLAGS_ZF);
+}
+
+/* For each kind of operation, a program for jbe sites and one for entries. */
+#define OP_PROGRAMS(name, op)					\
+SEC("uprobe")							\
+int name(struct pt_regs *regs)					\
+{								\
+	if (to_morestack(regs))					\
+		return 0;					\
+	return record_op(regs, op);				\
+}								\
+								\
+SEC("uprobe")							\
+int name##_e(struct pt_regs *regs)				\
+{								\
+	return record_op(regs, op);				\
+}
+
+OP_PROGRAMS(op_assign, GMT_OP_ASSIGN)
+OP_PROGRAMS(op_delete, GMT_OP_DELETE)
+OP_PROGRAMS(op_clear, GMT_OP_CLEAR)
+OP_PROGRAMS(op_iter_init, GMT_OP_ITER_INIT)
+OP_PROGRAMS(op_iter_next, GMT_OP_ITER_NEXT)
+
+/*
+ * runtime.fatal / runtime.throw (s string): the message is RAX (pointer),
+ * RBX (length). Every one is sent; user space decides what is a map error.
+ */
+static __always_inline int record_fatal(struct pt_regs *regs)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct gmt_fatal_event *f;
+	struct scratch *s;
+	__u32 zero = 0;
+	__u64 len;
+
+	if (!wanted(pid_tgid))
+		return 0;
+	s = bpf_map_lookup_elem(&scratches, &zero);
+	if (!s)
+		return 0;
+	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
+	if (!f) {
+		count_lost();
+		return 0;
+	}
+	fill_event(&f->ev, s, regs, pid_tgid);
+	f->ev.map = 0;
+	f->ev.type = 0;
+	f->ev.op = GMT_OP_FATAL;
+	f->ev.flags = 0;
+	f->_pad = 0;
+	__builtin_memset(f->msg, 0, sizeof(f->msg));
+	len = regs->bx;
+	if (len > GMT_FATAL_MSG_LEN - 1)
+		len = GMT_FATAL_MSG_LEN - 1;
+	if (len && bpf_probe_read_user(f->msg, len, (void *)regs->ax))
+		len = 0;
+	f->msg_len = len;
+	/* The process is about to die: have the reader look now. */
+	bpf_ringbuf_submit(f, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("uprobe")
+int fatal(struct pt_regs *regs)
+{
+	if (to_morestack(regs))
+		return 0;
+	return record_fatal(regs);
+}
+
+SEC("uprobe")
+int fatal_e(struct pt_regs *regs)
+{
+	return record_fatal(regs);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -24,8 +24,10 @@ enum gmt_op {
 #define GMT_EV_WRITING	0x01	/* write-in-progress flag was already set */
 
 /*
- * One map operation. The attach cookie of each uprobe carries the op kind;
- * nothing is learned after the probe point (no uretprobes on Go).
+ * One map operation, all of it learned at the probe point (no uretprobes on
+ * Go). A call that first branches to runtime.morestack and starts over gives
+ * one record, not two. For GMT_OP_ITER_NEXT, map and type are read from the
+ * iterator the runtime is given.
  */
 struct gmt_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */
@@ -45,9 +47,9 @@ struct gmt_event {
 /* The fatal path: the record is longer, told apart by op == GMT_OP_FATAL. */
 struct gmt_fatal_event {
 	struct gmt_event ev;	/* map/type are 0: the runtime does not pass them */
-	__u32 msg_len;
+	__u32 msg_len;		/* bytes in msg, at most GMT_FATAL_MSG_LEN - 1 */
 	__u32 _pad;
-	char msg[GMT_FATAL_MSG_LEN];	/* runtime.fatal/throw's string */
+	char msg[GMT_FATAL_MSG_LEN];	/* runtime.fatal/throw's string, NUL-ended */
 };
 
 /* One slot of a thread's rolling history (the crash flight recorder). */

@@ -16,11 +16,28 @@
  * poll -> destroy) behind one handle. Detaching is tracer_close(); the
  * kernel also removes every uprobe when our fds close, so even a SIGKILL'd
  * gomaptrace leaves the target as it was.
+ *
+ * Starting a program under tracing (`gomaptrace run`): fork, hold the
+ * child before its exec (a pipe, or PTRACE_TRACEME and its exec stop),
+ * tracer_open() with the child's pid and the target binary, then let it
+ * go. Probes attached with the pid before the exec do fire after it, in
+ * every thread the program makes: the kernel matches a uprobe hit against
+ * the perf event's target task's mm at the time of the hit (after the exec,
+ * the new image's, shared by all its CLONE_VM threads) and installs the
+ * breakpoints when the exec maps the binary; the BPF side also keeps only
+ * the tgid, which the exec does not change. tests/unit/test_tracer.c
+ * asserts it (4 threads, exact counts). Only a PIE's load bias has to wait
+ * for the exec (/proc/PID/maps), for symbolising, not for attaching: probes
+ * go in at file offsets.
+ *
+ * Set GOMAPTRACE_DEBUG=1 to see libbpf's warnings, =2 for its debug log
+ * (the verifier's, when a load fails).
  */
 struct tracer_opts {
-	pid_t pid;			/* process to trace (its mm, all threads) */
+	pid_t pid;			/* process to trace (its mm, all threads);
+					 * 0: every process running the binary */
 	bool ops[OP__COUNT];		/* which kinds of probe to attach */
-	uint32_t ringbuf_bytes;		/* power of two; 0 = default */
+	uint32_t ringbuf_bytes;		/* a power of two >= 64 KiB; 0 = 64 MiB */
 };
 
 struct tracer;
@@ -34,7 +51,13 @@ typedef int (*tracer_event_fn)(void *ctx, const struct gmt_event *ev,
 
 int tracer_open(struct tracer **out, const struct gobin *gb,
 		const struct tracer_opts *opts, struct errbuf *err);
-/* Drain what is ready, waiting up to timeout_ms; returns records seen or <0. */
+/*
+ * Drain what is ready, waiting up to timeout_ms (< 0: until something
+ * comes); returns records seen or <0. Map operations are looked for every
+ * 10 ms (they do not wake the reader: that would cost more than the record);
+ * a fatal record wakes it at once and comes after every operation recorded
+ * before it. ev and fatal point into the ring buffer: copy what you keep.
+ */
 int tracer_poll(struct tracer *t, int timeout_ms, tracer_event_fn fn,
 		void *ctx);
 /* Records the kernel side could not reserve, summed over CPUs. */
@@ -44,6 +67,9 @@ size_t tracer_nattached(const struct tracer *t, size_t *nslow);
 /*
  * The flight recorder: every thread's last GMT_HISTORY_LEN map operations.
  * fn is called once per thread that has a history; tid is its thread id.
+ * The delivered records (those drained so far) are merged with the ones the
+ * ring had no room for, which the BPF side keeps per thread: h->next counts
+ * both, so a full ring still leaves each thread's last operations known.
  */
 typedef void (*tracer_history_fn)(void *ctx, uint32_t tid,
 				  const struct gmt_history *h);

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kernel side's lifecycle behind include/tracer.h: open the skeleton,
+ * configure it through .rodata, load, attach one uprobe per probe site,
+ * drain the BPF ring buffer, detach.
+ *
+ * The per-thread history of the flight recorder is kept here from the
+ * records delivered, and merged with the kernel's history of the records
+ * the ring buffer had no room for.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gomaptrace.skel.h"
+#include "tracer.h"
+
+#define DEFAULT_RINGBUF_BYTES	(64u << 20)
+#define MIN_RINGBUF_BYTES	(64u << 10)
+#define POLL_SLICE_MS		10
+
+/* The delivered half of every thread's history. */
+struct hist_table {
+	uint32_t *tids;		/* 0 = empty bucket */
+	struct gmt_history *h;
+	size_t cap;		/* power of two */
+	size_t n;
+};
+
+struct tracer {
+	struct gomaptrace_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	size_t nlinks;
+	size_t nslow;
+	struct hist_table hist;
+	/* The current tracer_poll() call's consumer. */
+	tracer_event_fn fn;
+	void *fn_ctx;
+	int seen;
+	bool stopped;
+};
+
+/* libbpf stays quiet unless GOMAPTRACE_DEBUG asks for its log. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	const char *dbg = getenv("GOMAPTRACE_DEBUG");
+
+	if (level == LIBBPF_DEBUG && (!dbg || strcmp(dbg, "2")))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void setup_libbpf_log(void)
+{
+	libbpf_set_print(getenv("GOMAPTRACE_DEBUG") ? libbpf_print : NULL);
+}
+
+static bool no_permission(int e)
+{
+	return e == EPERM || e == EACCES;
+}
+
+static int perm_error(struct errbuf *err)
+{
+	/* Measured on 6.18: CAP_BPF+CAP_PERFMON load, but uprobes refuse. */
+	return errbuf_set(err, "no permission to trace: run as root "
+			  "(CAP_BPF+CAP_PERFMON load BPF programs; uprobes "
+			  "also need CAP_SYS_ADMIN)");
+}
+
+/* What the kernel must offer, checked first for a clear message. */
+static int check_kernel(struct errbuf *err)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return errbuf_set(err, "this kernel has no BTF "
+				  "(/sys/kernel/btf/vmlinux): gomaptrace needs "
+				  "Linux >= 5.8 built with CONFIG_DEBUG_INFO_BTF");
+	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK))
+		return errbuf_set(err, "this kernel has no uprobe event source "
+				  "(/sys/bus/event_source/devices/uprobe): "
+				  "gomaptrace needs CONFIG_UPROBE_EVENTS");
+	return 0;
+}
+
+static int check_opts(const struct gobin *gb, const struct tracer_opts *o,
+		      struct errbuf *err)
+{
+	uint32_t n = o->ringbuf_bytes;
+
+	if (n && (n < MIN_RINGBUF_BYTES || (n & (n - 1))))
+		return errbuf_set(err, "ring buffer size %u is not a power of "
+				  "two of at least %u bytes", n,
+				  MIN_RINGBUF_BYTES);
+	if (o->pid < 0)
+		return errbuf_set(err, "invalid pid %d", (int)o->pid);
+	if (gb->flag.mask > 0xff)
+		return errbuf_set(err, "write flag mask 0x%x does not fit the "
+				  "runtime's flag byte", gb->flag.mask);
+	return 0;
+}
+
+static void configure(struct tracer *t, const struct gobin *gb,
+		      const struct tracer_opts *o)
+{
+	struct gomaptrace_bpf__rodata *ro = t->skel->rodata;
+
+	ro->target_tgid = o->pid;
+	ro->goid_offset = gb->goid_offset;
+	ro->flag_offset = gb->flag.offset;
+	ro->flag_mask = gb->flag.mask;
+}
+
+static int load(struct tracer *t, const struct gobin *gb,
+		const struct tracer_opts *o, struct errbuf *err)
+{
+	uint32_t bytes = o->ringbuf_bytes ? o->ringbuf_bytes
+					  : DEFAULT_RINGBUF_BYTES;
+	int e;
+
+	if (check_opts(gb, o, err) || check_kernel(err))
+		return -1;
+	t->skel = gomaptrace_bpf__open();
+	if (!t->skel)
+		return errbuf_set(err, "cannot open the BPF object: %s",
+				  strerror(errno));
+	configure(t, gb, o);
+	if (bpf_map__set_max_entries(t->skel->maps.events, bytes))
+		return errbuf_set(err, "cannot size the ring buffer to %u bytes",
+				  bytes);
+	e = gomaptrace_bpf__load(t->skel);
+	if (!e)
+		return 0;
+	e = e < 0 ? -e : errno;
+	if (no_permission(e))
+		return perm_error(err);
+	return errbuf_set(err, "the kernel refused gomaptrace's BPF programs: "
+			  "%s (GOMAPTRACE_DEBUG=2 shows libbpf's log)",
+			  strerror(e));
+}
+
+/* A jbe site's program skips the pass that goes to runtime.morestack. */
+static struct bpf_program *prog_for(struct tracer *t,
+				     const struct probe_site *p)
+{
+	bool jbe = p->method == PROBE_BRANCH;
+	struct gomaptrace_bpf *k = t->skel;
+
+	switch (p->op) {
+	case OP_ASSIGN:
+		return jbe ? k->progs.op_assign : k->progs.op_assign_e;
+	case OP_DELETE:
+		return jbe ? k->progs.op_delete : k->progs.op_delete_e;
+	case OP_CLEAR:
+		return jbe ? k->progs.op_clear : k->progs.op_clear_e;
+	case OP_ITER_INIT:
+		return jbe ? k->progs.op_iter_init : k->progs.op_iter_init_e;
+	case OP_ITER_NEXT:
+		return jbe ? k->progs.op_iter_next : k->progs.op_iter_next_e;
+	default:
+		return jbe ? k->progs.fatal : k->progs.fatal_e;
+	}
+}
+
+static int attach_one(struct tracer *t, const struct gobin *gb,
+		      const struct probe_site *p, pid_t pid,
+		      struct errbuf *err)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct bpf_link *link;
+	int e;
+
+	if (p->file_offset < 0)
+		return errbuf_set(err, "no file offset for %s in %s",
+				  p->function, gb->path);
+	link = bpf_program__attach_uprobe_opts(prog_for(t, p), pid,
+					       gb->path, p->file_offset, &uo);
+	if (!link) {
+		e = errno;
+		if (no_permission(e))
+			return perm_error(err);
+		return errbuf_set(err, "cannot attach a uprobe to %s "
+				  "(%s, file offset 0x%llx): %s", p->function,
+				  gb->path, (unsigned long long)p->file_offset,
+				  strerror(e));
+	}
+	t->links[t->nlinks++] = link;
+	if (p->method == PROBE_ENTRY_SLOW)
+		t->nslow++;
+	return 0;
+}
+
+static int attach(struct tracer *t, const struct gobin *gb,
+		  const struct tracer_opts *o, struct errbuf *err)
+{
+	/* pid 0 means every process that runs this binary (-1 to libbpf). */
+	pid_t pid = o->pid ? o->pid : -1;
+
+	t->links = calloc(gb->nprobes ? gb->nprobes : 1, sizeof(*t->links));
+	if (!t->links)
+		return errbuf_set(err, "out of memory");
+	for (size_t i = 0; i < gb->nprobes; i++) {
+		const struct probe_site *p = &gb->probes[i];
+
+		if ((unsigned)p->op >= OP__COUNT || !o->ops[p->op])
+			continue;
+		if (attach_one(t, gb, p, pid, err))
+			return -1;
+	}
+	if (!t->nlinks)
+		return errbuf_set(err, "%s has none of the runtime functions "
+				  "asked for: nothing to trace", gb->exe);
+	return 0;
+}
+
+/* ---- the delivered half of the flight recorder ---- */
+
+static size_t hist_bucket(const struct hist_table *ht, uint32_t tid)
+{
+	size_t i = (tid * 2654435761u) & (ht->cap - 1);
+
+	while (ht->tids[i] && ht->tids[i] != tid)
+		i = (i + 1) & (ht->cap - 1);
+	return i;
+}
+
+static int hist_grow(struct hist_table *ht)
+{
+	struct hist_table bigger = { .cap = ht->cap ? ht->cap * 2 : 64 };
+
+	bigger.tids = calloc(bigger.cap, sizeof(*bigger.tids));
+	bigger.h = calloc(bigger.cap, sizeof(*bigger.h));
+	if (!bigger.tids || !bigger.h) {
+		free(bigger.tids);
+		free(bigger.h);
+		return -1;
+	}
+	for (size_t i = 0; i < ht->cap; i++) {
+		size_t j;
+
+		if (!ht->tids[i])
+			continue;
+		j = hist_bucket(&bigger, ht->tids[i]);
+		bigger.tids[j] = ht->tids[i];
+		bigger.h[j] = ht->h[i];
+	}
+	bigger.n = ht->n;
+	free(ht->tids);
+	free(ht->h);
+	*ht = bigger;
+	return 0;
+}
+
+static struct gmt_history *hist_get(struct hist_table *ht, uint32_t tid,
+				    bool add)
+{
+	size_t i;
+
+	if (!ht->cap) {
+		if (!add || hist_grow(ht))
+			return NULL;
+	}
+	i = hist_bucket(ht, tid);
+	if (ht->tids[i])
+		return &ht->h[i];
+	if (!add)
+		return NULL;
+	if ((ht->n + 1) * 2 > ht->cap) {
+		if (hist_grow(ht))
+			return NULL;
+		i = hist_bucket(ht, tid);
+	}
+	ht->tids[i] = tid;
+	ht->n++;
+	return &ht->h[i];
+}
+
+static void hist_record(struct hist_table *ht, const struct gmt_event *ev)
+{
+	struct gmt_history *h = hist_get(ht, ev->tid, true);
+	struct gmt_hist_op *op;
+
+	if (!h)
+		return;	/* out of memory: the stream itself is unaffected */
+	op = &h->ops[h->next % GMT_HISTORY_LEN];
+	memset(op, 0, sizeof(*op));
+	op->ts_ns = ev->ts_ns;
+	op->map = ev->map;
+	op->goid = ev->goid;
+	op->op = ev->op;
+	op->flags = ev->flags;
+	op->nstack = ev->nstack;
+	memcpy(op->stack, ev->stack, sizeof(op->stack));
+	h->next++;
+}
+
+static void hist_free(struct hist_table *ht)
+{
+	free(ht->tids);
+	free(ht->h);
+	memset(ht, 0, sizeof(*ht));
+}
+
+/* ---- draining ---- */
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	const struct gmt_event *ev = data;
+	const struct gmt_fatal_event *fatal = NULL;
+
+	if (size < sizeof(*ev))
+		return 0;
+	if (ev->op == GMT_OP_FATAL) {
+		if (size < sizeof(*fatal))
+			return 0;
+		fatal = data;
+	} else {
+		hist_record(&t->hist, ev);
+	}
+	t->seen++;
+	if (!t->fn(t->fn_ctx, ev, fatal))
+		return 0;
+	/* Only a negative return makes libbpf stop consuming. */
+	t->stopped = true;
+	return -ECANCELED;
+}
+
+/* Whatever is ready, whatever epoll says: map operations never wake us. */
+static int consume(struct tracer *t)
+{
+	int n = ring_buffer__consume(t->rb);
+
+	return n == -ECANCELED ? 0 : n;
+}
+
+int tracer_open(struct tracer **out, const struct gobin *gb,
+		const struct tracer_opts *opts, struct errbuf *err)
+{
+	struct tracer *t;
+
+	*out = NULL;
+	setup_libbpf_log();
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return errbuf_set(err, "out of memory");
+	if (load(t, gb, opts, err) || attach(t, gb, opts, err))
+		goto fail;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_record,
+				 t, NULL);
+	if (!t->rb) {
+		errbuf_set(err, "cannot map the BPF ring buffer: %s",
+			   strerror(errno));
+		goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	tracer_close(t);
+	return -1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Map operations never wake us (a wakeup per record cost microseconds per
+ * map operation), so the ring buffer is looked at every POLL_SLICE_MS; a
+ * fatal record wakes us at once.
+ */
+int tracer_poll(struct tracer *t, int timeout_ms, tracer_event_fn fn,
+		void *ctx)
+{
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int n, wait;
+
+	t->fn = fn;
+	t->fn_ctx = ctx;
+	t->seen = 0;
+	t->stopped = false;
+	for (;;) {
+		n = consume(t);
+		if (n < 0)
+			return n;
+		if (t->seen || t->stopped)
+			break;
+		wait = timeout_ms < 0 ? POLL_SLICE_MS
+				      : (int)(deadline - now_ms());
+		if (wait <= 0)
+			break;
+		if (wait > POLL_SLICE_MS)
+			wait = POLL_SLICE_MS;
+		n = ring_buffer__poll(t->rb, wait);
+		if (n == -EINTR)
+			break;
+		if (n < 0 && n != -ECANCELED)
+			return n;
+	}
+	return t->seen;
+}
+
+uint64_t tracer_lost(struct tracer *t)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals, sum = 0;
+	uint32_t zero = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (!bpf_map__lookup_elem(t->skel->maps.lost, &zero, sizeof(zero),
+				  vals, ncpu * sizeof(*vals), 0))
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+size_t tracer_nattached(const struct tracer *t, size_t *nslow)
+{
+	if (nslow)
+		*nslow = t->nslow;
+	return t->nlinks;
+}
+
+/* ---- the flight recorder: delivered and undelivered ops, merged ---- */
+
+/* h's ops oldest first into out; returns how many. */
+static int hist_ops(const struct gmt_history *h, const struct gmt_hist_op **out)
+{
+	uint32_t n = h->next < GMT_HISTORY_LEN ? h->next : GMT_HISTORY_LEN;
+
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = &h->ops[(h->next - n + i) % GMT_HISTORY_LEN];
+	return n;
+}
+
+/* The last GMT_HISTORY_LEN ops of both, in time order, into out. */
+static void hist_merge(const struct gmt_history *a, const struct gmt_history *b,
+		       struct gmt_history *out)
+{
+	const struct gmt_hist_op *pa[GMT_HISTORY_LEN], *pb[GMT_HISTORY_LEN];
+	const struct gmt_hist_op *all[2 * GMT_HISTORY_LEN];
+	int na = hist_ops(a, pa), nb = hist_ops(b, pb), n = 0, ia = 0, ib = 0;
+	int keep;
+
+	while (ia < na || ib < nb) {
+		if (ib == nb || (ia < na && pa[ia]->ts_ns <= pb[ib]->ts_ns))
+			all[n++] = pa[ia++];
+		else
+			all[n++] = pb[ib++];
+	}
+	memset(out, 0, sizeof(*out));
+	out->next = a->next + b->next;
+	keep = n < GMT_HISTORY_LEN ? n : GMT_HISTORY_LEN;
+	for (int i = 0; i < keep; i++)
+		out->ops[(out->next - keep + i) % GMT_HISTORY_LEN] =
+			*all[n - keep + i];
+}
+
+int tracer_histories(struct tracer *t, tracer_history_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(t->skel->maps.histories);
+	static const struct gmt_history none;
+	struct gmt_history *kern, *merged;
+	uint32_t key, next;
+	void *prev = NULL;
+	int n = 0;
+
+	kern = malloc(sizeof(*kern));
+	merged = malloc(sizeof(*merged));
+	if (!kern || !merged) {
+		free(kern);
+		free(merged);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->hist.cap; i++) {
+		key = t->hist.tids[i];
+		if (!key)
+			continue;
+		if (bpf_map_lookup_elem(fd, &key, kern))
+			*kern = none;
+		hist_merge(&t->hist.h[i], kern, merged);
+		fn(ctx, key, merged);
+		n++;
+	}
+	/* Threads all of whose ops were lost. */
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (hist_get(&t->hist, key, false) ||
+		    bpf_map_lookup_elem(fd, &key, kern))
+			continue;
+		fn(ctx, key, kern);
+		n++;
+	}
+	free(kern);
+	free(merged);
+	return n;
+}
+
+void tracer_close(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	gomaptrace_bpf__destroy(t->skel);
+	hist_free(&t->hist);
+	free(t);
+}
