@@ -10,7 +10,7 @@ e2e_only=0
 [ "$1" = "--e2e-only" ] && { e2e_only=1; shift; }
 
 if [ $e2e_only = 0 ]; then
-	for t in build/tests/test_*; do
+	for t in "${GMT_BUILD:-build}"/tests/test_*; do
 		[ -x "$t" ] || continue
 		out=$("$t" 2>&1)
 		echo "$out"
@@ -25,7 +25,7 @@ if [ $e2e_only = 0 ]; then
 	done
 fi
 
-junit=build/e2e-junit.xml
+junit="${GMT_BUILD:-build}/e2e-junit.xml"
 rm -f "$junit"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$junit" tests/e2e "$@"
 if [ -f "$junit" ]; then
