@@ -5,17 +5,17 @@
 #      "concurrent map writes"; gomaptrace names both writers.
 set -e
 cd "$(dirname "$0")/.."
-out=build/examples
+out="${GMT_BUILD:-build}"/examples
 mkdir -p "$out"
 (cd examples/sessions && CGO_ENABLED=0 GOTOOLCHAIN=local go build -o "../../$out/sessions" .)
 
 echo "== 1. gomaptrace run -- $out/sessions   (locked map: contention)"
-build/gomaptrace run -- "$out/sessions"
+"${GMT_BUILD:-build}"/gomaptrace run -- "$out/sessions"
 
 echo
 echo "== 2. SESSIONS_RACE=1 gomaptrace run -- $out/sessions   (unlocked map: crash)"
 set +e
-SESSIONS_RACE=1 build/gomaptrace run -- "$out/sessions" 2>"$out/sessions.stderr"
+SESSIONS_RACE=1 "${GMT_BUILD:-build}"/gomaptrace run -- "$out/sessions" 2>"$out/sessions.stderr"
 status=$?
 set -e
 echo "(the program exited with status $status; the runtime said:)"
