@@ -9,12 +9,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,13 +80,21 @@ static void usage(FILE *out)
 		     "(default 64)\n");
 }
 
-static int parse_num(const char *opt, const char *s, double max, double *v)
+/* A number in (0, max]; quiet, so each option says its own one line. */
+static int to_num(const char *s, double max, double *v)
 {
 	char *end;
 
 	errno = 0;
 	*v = strtod(s, &end);
 	if (errno || end == s || *end || !(*v > 0) || *v > max)
+		return -1;
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *s, double max, double *v)
+{
+	if (to_num(s, max, v))
 		return fail("%s '%s': give a number above 0", opt, s) + 1;
 	return 0;
 }
@@ -96,7 +106,7 @@ static int parse_opt(int c, struct rec_opts *o)
 
 	switch (c) {
 	case 'p':
-		if (parse_num("-p", optarg, 1 << 30, &v) || v != (pid_t)v)
+		if (to_num(optarg, 1 << 30, &v) || v != (pid_t)v)
 			return fail("-p '%s': give a process id", optarg) + 1;
 		o->pid = (pid_t)v;
 		return 0;
@@ -109,7 +119,7 @@ static int parse_opt(int c, struct rec_opts *o)
 		return trace_ops_parse(optarg, &o->ops_mask, &err) ?
 		       fail("%s", err.msg) + 1 : 0;
 	case 'R':
-		if (parse_num("--ringbuf-mb", optarg, 2048, &v) ||
+		if (to_num(optarg, 2048, &v) ||
 		    v != (uint32_t)v || ((uint32_t)v & ((uint32_t)v - 1)))
 			return fail("--ringbuf-mb '%s': give a power of two "
 				    "from 1 to 2048", optarg) + 1;
@@ -200,6 +210,30 @@ static int save_crash(struct rec *r)
 	return 0;
 }
 
+/*
+ * The probes follow a process (its tgid): given one of its other threads,
+ * they would see nothing and the trace would be silently empty.
+ */
+static int check_not_thread(pid_t pid, struct errbuf *err)
+{
+	char path[64], line[256];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;	/* gone: the attach will say so */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	fclose(f);
+	if (tgid > 0 && tgid != pid)
+		return errbuf_set(err, "PID %d is a thread of process %ld: "
+				  "give -p %ld", (int)pid, tgid, tgid);
+	return 0;
+}
+
 static bool process_gone(struct rec *r)
 {
 	struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
@@ -280,6 +314,47 @@ static void default_name(char *buf, size_t len, pid_t pid)
 	snprintf(buf, len, "gomaptrace-%d-%s.gmt", (int)pid, stamp);
 }
 
+/*
+ * Before a single probe goes in, make sure the trace can be written where
+ * asked: a bad -o must not cost the process an attach and a detach. The
+ * trial is on PATH.partial, the name the writer will use; one left by an
+ * earlier, killed recording is kept as it is.
+ */
+static int check_output(const char *path, struct errbuf *err)
+{
+	struct stat st;
+	char tmp[4096];
+	bool existed;
+	int fd;
+
+	/*
+	 * The finished file is renamed into place, which would replace a
+	 * device such as /dev/null, not write to it.
+	 */
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return errbuf_set(err, "-o %s is a directory: give a "
+					  "file name", path);
+		if (!S_ISREG(st.st_mode))
+			return errbuf_set(err, "-o %s is not a regular file: "
+					  "give the name of a file to create",
+					  path);
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.partial", path) >=
+	    sizeof(tmp))
+		return errbuf_set(err, "-o %s: the name is too long", path);
+	existed = !access(tmp, F_OK);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return errbuf_set(err, "cannot create %s: %s: give -o a file "
+				  "in a writable directory", tmp,
+				  strerror(errno));
+	close(fd);
+	if (!existed)
+		unlink(tmp);
+	return 0;
+}
+
 static int start(struct rec *r, const struct rec_opts *o, const char *path)
 {
 	struct tracer_opts to = { .pid = o->pid,
@@ -288,7 +363,8 @@ static int start(struct rec *r, const struct rec_opts *o, const char *path)
 
 	for (int i = 0; i < OP__COUNT; i++)
 		to.ops[i] = o->ops_mask & (1u << i);
-	if (tracer_open(&r->tr, &r->gb, &to, &r->err))
+	if (check_output(path, &r->err) ||
+	    tracer_open(&r->tr, &r->gb, &to, &r->err))
 		return -1;
 	r->t.meta.start_ns = trace_now_ns();
 	r->t.meta.wall_start_ns = trace_wall_now_ns();
@@ -324,9 +400,14 @@ static int record(struct rec *r, const struct rec_opts *o, const char *path)
 	const char *why;
 	uint64_t events;
 
+	/*
+	 * Caught from before the attach: a stop asked for while the probes
+	 * go in ends the recording cleanly (an empty but complete file)
+	 * instead of killing us halfway.
+	 */
+	set_signals();
 	if (start(r, o, path))
 		return fail("%s", r->err.msg);
-	set_signals();
 	why = record_loop(r, o);
 	events = r->t.dropped + r->t.nevents;
 	if (!why || stop(r))
@@ -354,7 +435,8 @@ int cmd_record(int argc, char **argv)
 		return fail("out of memory");
 	}
 	r->pidfd = -1;
-	if (gobin_open_pid(&r->gb, o.pid, &r->err)) {
+	if (check_not_thread(o.pid, &r->err) ||
+	    gobin_open_pid(&r->gb, o.pid, &r->err)) {
 		ret = fail("%s", r->err.msg);
 		trace_free(&r->t);
 		free(r);
