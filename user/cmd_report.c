@@ -13,6 +13,7 @@
 #include "analysis.h"
 #include "commands.h"
 #include "export.h"
+#include "outfile.h"
 #include "report.h"
 #include "trace_file.h"
 
@@ -138,42 +139,18 @@ int report_output(const struct trace *t, const struct report_format *f,
 		  struct errbuf *err)
 {
 	struct report_opts fo = *o;
-	char *tmp;
-	FILE *out;
-	int ret = -1;
+	struct outfile of;
 
 	if (!path || !strcmp(path, "-"))
 		return to_stdout(t, f, o, err);
 	fo.color = false;
-	tmp = malloc(strlen(path) + 32);
-	if (!tmp)
-		return errbuf_set(err, "out of memory");
-	sprintf(tmp, "%s.tmp.%d", path, (int)getpid());
-	out = fopen(tmp, "w");
-	if (!out) {
-		errbuf_set(err, "cannot create %s: %s", tmp, strerror(errno));
-		free(tmp);
+	if (outfile_open(&of, path, err))
+		return -1;
+	if (f->fn(t, &fo, of.fp, err)) {
+		outfile_abort(&of);
 		return -1;
 	}
-	if (f->fn(t, &fo, out, err)) {
-		fclose(out);
-		goto out;
-	}
-	if (ferror(out) | fclose(out)) {
-		errbuf_set(err, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (rename(tmp, path)) {
-		errbuf_set(err, "cannot rename %s to %s: %s", tmp, path,
-			   strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (ret)
-		unlink(tmp);
-	free(tmp);
-	return ret;
+	return outfile_commit(&of, err);
 }
 
 static void usage(FILE *out)
