@@ -22,6 +22,13 @@ const volatile __u32 target_tgid = 0;
 const volatile __s32 goid_offset = -1;
 const volatile __u32 flag_offset = 0;
 const volatile __u8 flag_mask = 0;
+/*
+ * Where the map's hash seed is (gobin's seed fact), or GMT_SEED_NONE.
+ * Until user space sets it, the layouts known so far are told apart by the
+ * write flag's place: hmap.flags at 8 (hash0 at 12), maps.Map.writing at
+ * 34 (seed at 8).
+ */
+const volatile __s32 seed_offset = GMT_SEED_BY_FLAG;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -153,14 +160,51 @@ static __always_inline __u64 read_goid(struct pt_regs *regs)
 	return goid;
 }
 
-static __always_inline bool write_in_progress(__u64 map)
+static __always_inline __s32 seed_at(void)
 {
-	__u8 flags = 0;
+	if (seed_offset != GMT_SEED_BY_FLAG)
+		return seed_offset;
+	if (flag_offset == 8)
+		return 12;
+	if (flag_offset == 34)
+		return 8;
+	return GMT_SEED_NONE;
+}
 
-	if (!map || !flag_mask)
-		return false;
-	bpf_probe_read_user(&flags, sizeof(flags), (void *)(map + flag_offset));
-	return flags & flag_mask;
+/*
+ * The runtime's state of the map as the operation begins, from one read of
+ * its header: the write-in-progress flag (another goroutine is writing it
+ * right now), the hash seed (which map this is: see analysis.h) and
+ * whether it holds exactly one entry. A flag outside the header (no layout
+ * known so far) costs a read of its own.
+ */
+static __always_inline void read_map_state(struct gmt_event *e)
+{
+	__u8 hdr[GMT_MAP_HEADER_BYTES];
+	__s32 so = seed_at();
+	__u64 count;
+	__u8 flags;
+
+	e->flags = 0;
+	e->seed = 0;
+	if (!e->map)
+		return;
+	if (bpf_probe_read_user(hdr, sizeof(hdr), (void *)e->map))
+		return;
+	if (flag_offset < GMT_MAP_HEADER_BYTES) {
+		flags = hdr[flag_offset];
+	} else {
+		flags = 0;
+		bpf_probe_read_user(&flags, sizeof(flags),
+				    (void *)(e->map + flag_offset));
+	}
+	if (flag_mask && (flags & flag_mask))
+		e->flags |= GMT_EV_WRITING;
+	if (so >= 0 && so <= GMT_MAP_HEADER_BYTES - 4)
+		__builtin_memcpy(&e->seed, &hdr[so], sizeof(e->seed));
+	__builtin_memcpy(&count, hdr, sizeof(count));
+	if (count == 1)
+		e->flags |= GMT_EV_ONE;
 }
 
 /*
@@ -194,7 +238,7 @@ static __always_inline void fill_event(struct gmt_event *e,
 	e->tid = (__u32)pid_tgid;
 	e->goid = read_goid(regs);
 	e->_pad0 = 0;
-	e->_pad1 = 0;
+	e->seed = 0;
 	e->nstack = walk_stack(s, regs, e->stack);
 	for (int i = 0; i < GMT_STACK_DEPTH; i++)
 		if (i >= e->nstack)
@@ -254,7 +298,7 @@ static __always_inline int record_op(struct pt_regs *regs, __u8 op)
 	fill_event(e, s, regs, pid_tgid);
 	e->op = op;
 	map_and_type(e, regs);
-	e->flags = write_in_progress(e->map) ? GMT_EV_WRITING : 0;
+	read_map_state(e);
 	if (rec) {
 		/* Waking the reader per record costs more than the record. */
 		bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);

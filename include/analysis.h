@@ -16,22 +16,30 @@
  *
  * Map identity. The trace keys maps by (address, type pointer). A map that
  * is freed and another allocated at the same address must not merge, but
- * the probes see no allocation or free, so the only evidence in a trace is
- * what each operation carries. The rule, per address in timestamp order:
- * a new identity starts whenever the type differs from the previous
- * operation's type at that address (A:T1, A:T2, A:T1 is three maps). Not a
- * reason to split: a clear (clear(m) keeps the map), a quiet gap, or a new
- * set of goroutines and sites after one — a long-lived map handed from one
- * worker to the next looks exactly like that. The residual risk is a
- * same-type map reusing a freed map's address: its writes can add at most
- * one handoff per reuse, never an overlap (the write-in-progress flag is
- * read from the live object). So a map written by exactly two goroutines,
- * one after the other (one handoff), is "handed over" and hidden by
- * default; with more writers in turn it is shown as shared, worded "in
- * turn", since a cache filled once by each of many workers looks the same.
- * What would make identity exact: the map's hash seed (hmap.hash0,
- * maps.Map.seed), set at creation, read at the probe; or a probe on
- * runtime.makemap. Neither is traced today.
+ * the probes see no allocation or free, so the evidence is what each
+ * operation carries: the type, and the map's hash seed (trace_event.seed),
+ * which the runtime draws at random when it makes a map and changes only
+ * on a clear (mapclear / Map.Clear) and on a delete that empties the map
+ * (the count was 1). The rule, per address in timestamp order: a new
+ * identity starts when the type differs from the previous operation's
+ * (A:T1, A:T2, A:T1 is three maps), or when the seed differs from the
+ * identity's last known seed, unless a clear, or a delete made while the
+ * map held one entry (GMT_EV_ONE), is pending: the probe reads the seed
+ * as the call begins, so the reseeded value shows from the next operation
+ * on. A pending reset ends when a seed change is seen or when the
+ * goroutine that cleared or deleted uses the map again (its call is over
+ * by then); other goroutines' operations in between, racing with that
+ * call, do not end it. A seed of 0 is unknown (traces without seeds): then only
+ * the type splits, and a same-type map at a freed map's address merges
+ * with it. Not a reason to split: a quiet gap, or a new set of goroutines
+ * and sites (a long-lived map handed from one worker to the next looks
+ * exactly like that). What stays ambiguous: a map emptied or cleared as
+ * its last act, then freed, and a new map of its type at its address: the
+ * two merge (at most one handoff, never an overlap: the write flag is read
+ * from the live object). So a map written by exactly two goroutines, one
+ * after the other (one handoff), is "handed over" and hidden by default;
+ * with more writers in turn it is shown as shared, worded "in turn",
+ * since a cache filled once by each of many workers looks the same.
  *
  * A map the runtime died on (crash.h) is judged by the crash: its fatal
  * error is proof of unsynchronised access even when no traced operation
@@ -85,7 +93,8 @@ struct an_pair {
 
 struct an_map {
 	uint32_t map_id;	/* the trace's maps[] entry */
-	uint32_t generation;	/* 0, then 1, 2... for later maps at addr */
+	uint32_t generation;	/* 0, then 1, 2... for later maps at addr
+				 * (another type, or another hash seed) */
 	uint64_t addr, type;
 	const char *type_name;	/* NULL when unknown */
 	uint64_t first_ns, last_ns;

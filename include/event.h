@@ -22,6 +22,20 @@ enum gmt_op {
 };
 
 #define GMT_EV_WRITING	0x01	/* write-in-progress flag was already set */
+#define GMT_EV_ONE	0x02	/* the map held exactly one entry (count or
+				 * used == 1): a delete may empty it */
+
+/*
+ * The map header the probe reads in one go: runtime.hmap and
+ * internal/runtime/maps.Map are both 48 bytes on amd64, and both keep the
+ * entry count in their first word (the compiler's len() reads it there).
+ * The write flag and the hash seed are read from this copy.
+ */
+#define GMT_MAP_HEADER_BYTES	48
+
+/* The BPF side's seed_offset before user space sets it, and "none". */
+#define GMT_SEED_BY_FLAG	(-1)
+#define GMT_SEED_NONE		(-2)
 
 /*
  * One map operation, all of it learned at the probe point (no uretprobes on
@@ -40,7 +54,7 @@ struct gmt_event {
 	__u8 flags;		/* GMT_EV_* */
 	__u8 nstack;		/* valid entries in stack[] */
 	__u8 _pad0;
-	__u32 _pad1;
+	__u32 seed;		/* the map's hash seed (low 32 bits); 0: unknown */
 	__u64 stack[GMT_STACK_DEPTH];	/* return addresses, caller first */
 };
 

@@ -64,6 +64,17 @@ struct write_flag {
 	enum fact_source source;
 };
 
+/*
+ * The map's hash seed: random, set when the map is made, changed only when
+ * the runtime resets it (a clear, a delete that empties the map). Read at
+ * the probe, it tells a new map at a freed map's address from the old one.
+ */
+struct map_seed {
+	uint32_t offset;	/* hmap.hash0 / maps.Map.seed */
+	uint32_t size;		/* 4 (hash0) or 8 (seed, a uintptr) */
+	enum fact_source source;	/* SRC_NONE: unknown, not read */
+};
+
 struct gobin {
 	char path[4096];	/* the file opened (/proc/PID/exe or given) */
 	char exe[4096];		/* what to show the user */
@@ -78,6 +89,7 @@ struct gobin {
 	const char *go_version_source;	/* "buildinfo", "runtime.buildVersion", ... */
 	enum map_impl map_impl;
 	struct write_flag flag;
+	struct map_seed seed;
 	int32_t goid_offset;	/* offset of goid in runtime.g, -1 unknown */
 	enum fact_source goid_source;
 	struct probe_site *probes;

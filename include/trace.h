@@ -58,8 +58,9 @@
  *    trace_summary view below is the basic one the text and JSON reports
  *    share; a richer analysis can build its own from events[].
  *  - A map freed and another allocated at the same address with the same
- *    type currently share one map_id. Refining identity (e.g. splitting on
- *    a gap or a clear) is an analysis step: keep events' raw addr and type.
+ *    type share one map_id here. Telling them apart is an analysis step
+ *    (analysis.h: by the hash seed each event carries): keep events' raw
+ *    addr, type and seed.
  */
 
 #define TRACE_NKINDS	8	/* room for enum gmt_op values (0..5 used) */
@@ -75,6 +76,7 @@ struct trace_event {
 	uint8_t op;		/* enum gmt_op */
 	uint8_t flags;		/* GMT_EV_* */
 	uint16_t _pad;
+	uint32_t seed;		/* the map's hash seed (low 32 bits); 0: unknown */
 };
 
 struct trace_stack {

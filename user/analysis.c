@@ -31,6 +31,9 @@ struct open_iter {
 
 /* Per identity, what the walk needs to remember. */
 struct ident_work {
+	uint32_t seed;		/* the last known hash seed, 0 none yet */
+	bool reset_pending;	/* a clear or emptying delete may reseed it */
+	uint64_t reset_g;	/* the goroutine that cleared or deleted */
 	bool have_last, have_other;
 	uint64_t last_g, last_ts;
 	uint32_t last_site;
@@ -243,9 +246,42 @@ static int new_ident(struct work *w, const struct trace_event *ev,
 	return 0;
 }
 
-/* Splits on a type change at one address; see analysis.h. */
+/*
+ * Another hash seed than the identity's last: a new map, unless the
+ * runtime may have reseeded this one (analysis.h). 0 is unknown.
+ */
+static bool seed_says_new(const struct ident_work *iw,
+			  const struct trace_event *ev)
+{
+	return ev->seed && iw->seed && ev->seed != iw->seed &&
+	       !iw->reset_pending;
+}
+
+/*
+ * The seed a probe reads at a clear or a delete is the one before the
+ * call; the new one shows from the next operation on. Once the goroutine
+ * that cleared or deleted operates again, its call is over: the seed seen
+ * then is the map's, whether it changed or not.
+ */
+static void note_seed(struct ident_work *iw, const struct trace_event *ev,
+		      uint64_t g)
+{
+	if (iw->reset_pending && (g == iw->reset_g ||
+				  (ev->seed && ev->seed != iw->seed)))
+		iw->reset_pending = false;
+	if (ev->seed)
+		iw->seed = ev->seed;
+	if (ev->op == GMT_OP_CLEAR ||
+	    (ev->op == GMT_OP_DELETE &&
+	     (!ev->seed || (ev->flags & GMT_EV_ONE)))) {
+		iw->reset_pending = true;
+		iw->reset_g = g;
+	}
+}
+
+/* Splits on a type or seed change at one address; see analysis.h. */
 static int identity(struct work *w, const struct trace_event *ev,
-		    uint32_t *id)
+		    uint64_t g, uint32_t *id)
 {
 	bool created;
 	struct kv_ent *e = kv_get(&w->addrs, ev->map, 0, &created);
@@ -253,8 +289,10 @@ static int identity(struct work *w, const struct trace_event *ev,
 
 	if (!e)
 		return -1;
-	if (!created && e->v[0] == ev->type) {
+	if (!created && e->v[0] == ev->type &&
+	    !seed_says_new(&w->iw[e->v[1]], ev)) {
 		*id = e->v[1];
+		note_seed(&w->iw[*id], ev, g);
 		return 0;
 	}
 	gen = created ? 0 : e->v[2] + 1;
@@ -264,6 +302,7 @@ static int identity(struct work *w, const struct trace_event *ev,
 	e->v[0] = ev->type;
 	e->v[1] = *id;
 	e->v[2] = gen;
+	note_seed(&w->iw[*id], ev, g);
 	return 0;
 }
 
@@ -439,7 +478,7 @@ static int one_event(struct work *w, uint32_t idx)
 	struct kv_ent *line;
 	struct an_map *m;
 
-	if (identity(w, ev, &id))
+	if (identity(w, ev, g, &id))
 		return -1;
 	m = &an->maps[id];
 	m->events++;

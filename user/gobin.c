@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/types.h>
 
 #include "buildinfo.h"
 #include "dwarf.h"
+#include "event.h"
 #include "gobin.h"
 #include "gotypes.h"
 #include "moduledata.h"
@@ -290,10 +292,12 @@ static const uint8_t *func_code(const struct gobin *gb,
 	return elf_vaddr_ptr(&gb->elf, f->entry, *n);
 }
 
-/* DWARF facts: write flag and goid offsets. */
+/* DWARF facts: write flag, hash seed and goid offsets. */
 struct dwarf_facts {
 	bool flag;
 	uint32_t flag_offset;
+	bool seed;
+	uint32_t seed_offset;
 	bool goid;
 	int32_t goid_offset;
 };
@@ -323,6 +327,8 @@ static void read_dwarf(struct gobin *gb, struct dwarf_facts *df)
 		{ "runtime.hmap", "flags", false, 0 },
 		{ "internal/runtime/maps.Map", "writing", false, 0 },
 		{ "runtime.g", "goid", false, 0 },
+		{ "runtime.hmap", "hash0", false, 0 },
+		{ "internal/runtime/maps.Map", "seed", false, 0 },
 	};
 	const uint8_t *p[5];
 	size_t n[5];
@@ -336,12 +342,16 @@ static void read_dwarf(struct gobin *gb, struct dwarf_facts *df)
 		get_section(&gb->elf, names[i], &p[i], &n[i], &owned[i]);
 	d = (struct dwarf_sections){ p[0], n[0], p[1], n[1], p[2], n[2],
 				     p[3], n[3], p[4], n[4] };
-	if (dwarf_member_offsets(&d, q, 3, NULL) >= 0) {
+	if (dwarf_member_offsets(&d, q, 5, NULL) >= 0) {
 		int want = gb->map_impl == MAP_IMPL_SWISS ? 1 : 0;
 
 		if (q[want].found && q[want].offset < 4096) {
 			df->flag = true;
 			df->flag_offset = (uint32_t)q[want].offset;
+		}
+		if (q[3 + want].found && q[3 + want].offset < 4096) {
+			df->seed = true;
+			df->seed_offset = (uint32_t)q[3 + want].offset;
 		}
 		if (q[2].found && q[2].offset < 4096) {
 			df->goid = true;
@@ -393,6 +403,107 @@ static void find_write_flag(struct gobin *gb, const struct dwarf_facts *df)
 		gb->flag.mask = swiss ? 0xff : HASH_WRITING;
 		gb->flag.source = SRC_TABLE;
 	}
+}
+
+/*
+ * The fast assign functions hash the key first: the seed is loaded from
+ * the map (still in RBX) into the hasher's second argument right before
+ * the indirect call through maptype.hasher:
+ *     mov 0xc(%rbx),%esi ; lea ..,%rax ; mov %rsi,%rbx ; call *%rcx  (1.19)
+ *     mov 0x8(%rbx),%rbx ; lea ..,%rax ; call *%rcx                  (1.26)
+ * The width of the load is the width of the field.
+ */
+static const char *const seed_fns[] = {
+	"runtime.mapassign_fast64", "runtime.mapassign_faststr",
+	"runtime.mapassign_fast32", "runtime.mapassign_fast64ptr",
+	"runtime.mapassign_fast32ptr",
+};
+
+#define SEED_LOOKBACK	4	/* instructions between the load and the call */
+
+static bool is_seed_load(const struct x86_insn *in)
+{
+	return !in->vex && in->map == 0 && in->opcode == 0x8b &&
+	       !in->opsize16 && x86_is_mem(in) && in->base == X86_RBX &&
+	       in->index == X86_NOREG && in->disp > 0 &&
+	       in->disp <= GMT_MAP_HEADER_BYTES - 4;
+}
+
+static bool is_call_indirect(const struct x86_insn *in)
+{
+	return !in->vex && in->map == 0 && in->opcode == 0xff &&
+	       in->has_modrm && in->mod == 3 && (in->reg & 7) == 2;
+}
+
+/* Looks only as far as the first indirect call: the hasher's. */
+static bool seed_in_code(const uint8_t *code, size_t n, struct map_seed *ms)
+{
+	struct x86_insn in, load = { 0 };
+	size_t off = 0;
+	int since = -1;		/* instructions since the load, -1 none */
+
+	while (off < n && x86_decode(code + off, n - off, &in) > 0) {
+		off += in.len;
+		if (is_call_indirect(&in)) {
+			if (since < 0 || since > SEED_LOOKBACK)
+				return false;
+			ms->offset = (uint32_t)load.disp;
+			ms->size = load.rex & 8 ? 8 : 4;
+			return true;
+		}
+		if (is_seed_load(&in)) {
+			load = in;
+			since = 0;
+		} else if (since >= 0) {
+			since++;
+		}
+	}
+	return false;
+}
+
+static bool seed_from_code(const struct gobin *gb, struct map_seed *ms)
+{
+	for (size_t i = 0; i < sizeof(seed_fns) / sizeof(seed_fns[0]); i++) {
+		const struct pcln_func *f =
+			pclntab_find_name(gb->pcln, seed_fns[i]);
+		const uint8_t *code;
+		size_t n;
+
+		code = func_code(gb, f, &n);
+		if (code && seed_in_code(code, n, ms))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * hmap.hash0 (uint32) at 12 in every bucket-map Go this reads (1.16 to
+ * 1.23); maps.Map.seed (uintptr) at 8 from 1.24 (checked to 1.26). A seed
+ * that overlaps the write flag is no seed.
+ */
+static void find_seed(struct gobin *gb, const struct dwarf_facts *df)
+{
+	bool swiss = gb->map_impl == MAP_IMPL_SWISS;
+	struct map_seed *ms = &gb->seed;
+
+	memset(ms, 0, sizeof(*ms));
+	if (gb->map_impl == MAP_IMPL_UNKNOWN)
+		return;
+	if (df->seed) {
+		ms->offset = df->seed_offset;
+		ms->size = swiss ? 8 : 4;
+		ms->source = SRC_DWARF;
+	} else if (seed_from_code(gb, ms)) {
+		ms->source = SRC_CODE;
+	} else {
+		ms->offset = swiss ? 8 : 12;
+		ms->size = swiss ? 8 : 4;
+		ms->source = SRC_TABLE;
+	}
+	if (ms->offset + ms->size > GMT_MAP_HEADER_BYTES ||
+	    (gb->flag.offset >= ms->offset &&
+	     gb->flag.offset < ms->offset + ms->size))
+		memset(ms, 0, sizeof(*ms));
 }
 
 /*
@@ -619,6 +730,7 @@ static int load(struct gobin *gb, struct errbuf *err)
 	find_map_impl(gb);
 	read_dwarf(gb, &df);
 	find_write_flag(gb, &df);
+	find_seed(gb, &df);
 	find_goid(gb, &df);
 	setup_types(gb, &md, have_md);
 	return find_probes(gb, err);

@@ -339,6 +339,7 @@ int trace_add_gmt_event(struct trace *t, const struct gmt_event *g)
 		.tid = g->tid,
 		.op = g->op,
 		.flags = g->flags,
+		.seed = g->seed,
 	};
 
 	if (intern_gmt_stack(t, g->stack, g->nstack, &ev.stack))

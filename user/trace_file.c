@@ -34,6 +34,7 @@ enum chunk_type {
 #define MAX_STR			(1u << 20)
 #define MAX_FRAMES		64
 #define MAX_EXTRA		64
+#define EVENT_EXTRA		1	/* seed */
 #define STACKS_PER_CHUNK	65536
 #define SYMS_PER_CHUNK		16384
 #define TYPES_PER_CHUNK		16384
@@ -372,7 +373,7 @@ static void put_events(struct buf *b, const struct trace_event *ev,
 	uint64_t ts = ev[0].ts_ns, map = 0, type = 0;
 
 	put_uv(b, n);
-	put_uv(b, 0);		/* extra fields per event */
+	put_uv(b, EVENT_EXTRA);	/* fields after the first eight */
 	put_uv(b, ts);
 	for (size_t i = 0; i < n; i++) {
 		if (!buf_reserve(b, 80))
@@ -385,6 +386,7 @@ static void put_events(struct buf *b, const struct trace_event *ev,
 		put_uv(b, ev[i].op);
 		put_uv(b, ev[i].flags);
 		put_uv(b, ev[i].stack);
+		put_uv(b, ev[i].seed);
 		ts = ev[i].ts_ns;
 		map = ev[i].map;
 		type = ev[i].type;
@@ -757,7 +759,10 @@ static int decode_events(struct loader *l, struct rd *r,
 		op = get_uv(r);
 		ev[i].flags = get_uv(r) & 0xff;
 		ev[i].stack = map_stack(l, r);
-		skip_extra(r, nextra);
+		/* Files from before the seed have none: 0, unknown. */
+		if (nextra >= 1)
+			ev[i].seed = get_u32(r);
+		skip_extra(r, nextra ? nextra - 1 : 0);
 		if (op >= TRACE_NKINDS)
 			r->bad = true;
 		ev[i].op = op;
