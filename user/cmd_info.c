@@ -210,6 +210,12 @@ static void print_json(const struct gobin *gb, const struct type_list *tl,
 	jw_kv_uint(&jw, "mask", gb->flag.mask);
 	jw_kv_string(&jw, "source", fact_source_name(gb->flag.source));
 	jw_end_object(&jw);
+	jw_key(&jw, "seed");
+	jw_start_object(&jw);
+	jw_kv_uint(&jw, "offset", gb->seed.offset);
+	jw_kv_uint(&jw, "size", gb->seed.size);
+	jw_kv_string(&jw, "source", fact_source_name(gb->seed.source));
+	jw_end_object(&jw);
 	jw_kv_int(&jw, "goid_offset", gb->goid_offset);
 	jw_kv_string(&jw, "goid_source", fact_source_name(gb->goid_source));
 	jw_kv_bool(&jw, "pie", gb->elf.type == ET_DYN);
@@ -311,6 +317,10 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 	printf("Maps:          %s\n", impl);
 	printf("Write flag:    byte at offset %u, mask 0x%x (%s)\n",
 	       gb->flag.offset, gb->flag.mask, source_words(gb->flag.source));
+	if (gb->seed.source != SRC_NONE)
+		printf("Hash seed:     %u bytes at offset %u (%s)\n",
+		       gb->seed.size, gb->seed.offset,
+		       source_words(gb->seed.source));
 	if (gb->goid_offset >= 0)
 		printf("Goroutine id:  runtime.g + %d (%s)\n", gb->goid_offset,
 		       source_words(gb->goid_source));

@@ -117,6 +117,8 @@ static void configure(struct tracer *t, const struct gobin *gb,
 	ro->goid_offset = gb->goid_offset;
 	ro->flag_offset = gb->flag.offset;
 	ro->flag_mask = gb->flag.mask;
+	ro->seed_offset = gb->seed.source != SRC_NONE ?
+			  (__s32)gb->seed.offset : GMT_SEED_NONE;
 }
 
 static int load(struct tracer *t, const struct gobin *gb,
