@@ -214,7 +214,8 @@ static void skip_extra(struct rd *r, uint64_t nextra)
 
 struct trace_writer {
 	FILE *f;
-	char *path, *tmp;
+	char *path, *tmp;	/* tmp: the name being written */
+	bool in_place;		/* a FIFO or device: no .partial, no rename */
 	struct buf raw;
 	uint8_t *comp;
 	size_t comp_cap;
@@ -441,6 +442,13 @@ static int write_fatals(struct trace_writer *w, const struct trace *t,
 	return 0;
 }
 
+static bool is_special_file(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 int trace_writer_open(struct trace_writer **out, const char *path,
 		      const struct trace *t, struct errbuf *err)
 {
@@ -451,9 +459,14 @@ int trace_writer_open(struct trace_writer **out, const char *path,
 	if (!w)
 		return errbuf_set(err, "out of memory");
 	w->path = strdup(path);
+	/*
+	 * Renaming the finished file over a FIFO or a device would replace
+	 * the node with a regular file: those are written in place.
+	 */
+	w->in_place = is_special_file(path);
 	w->tmp = malloc(strlen(path) + sizeof(".partial"));
 	if (w->tmp)
-		sprintf(w->tmp, "%s.partial", path);
+		sprintf(w->tmp, w->in_place ? "%s" : "%s.partial", path);
 	if (!w->path || !w->tmp) {
 		trace_writer_abort(w);
 		return errbuf_set(err, "out of memory");
@@ -550,7 +563,7 @@ int trace_writer_finish(struct trace_writer *w, const struct trace *t,
 		goto out;
 	}
 	w->f = NULL;
-	if (rename(w->tmp, w->path)) {
+	if (!w->in_place && rename(w->tmp, w->path)) {
 		errbuf_set(err, "cannot rename %s to %s: %s", w->tmp, w->path,
 			   strerror(errno));
 		goto out;

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 
 import pytest
@@ -231,3 +232,26 @@ def test_usage_errors():
     assert p.returncode == 2 and "xml" in p.stderr
     p = gmt("run", "--ops", "assign,frob", "--", "/bin/true", check=False)
     assert p.returncode == 2 and "frob" in p.stderr
+
+
+def test_outputs_to_a_fifo_stay_fifos(tmp_path):
+    """-o and --trace naming a FIFO write into it; they never replace the
+    node with a regular file (renaming over /dev/null once did)."""
+    binary = go_build("counts", "plain")
+    report_fifo = tmp_path / "report.fifo"
+    trace_fifo = tmp_path / "trace.fifo"
+    os.mkfifo(report_fifo)
+    os.mkfifo(trace_fifo)
+    # The readers copy to files: a pipe back to us would fill and block.
+    outs = [tmp_path / "report.out", tmp_path / "trace.out"]
+    readers = [subprocess.Popen(["cp", str(f), str(o)])
+               for f, o in zip((report_fifo, trace_fifo), outs)]
+    gmt("run", "-f", "json", "-o", report_fifo, "--trace", trace_fifo,
+        "--", binary)
+    for r in readers:
+        assert r.wait(timeout=60) == 0
+    report, trace = (o.read_bytes() for o in outs)
+    assert json.loads(report)["maps"]
+    assert trace.startswith(b"GMTRACE\0")
+    for f in (report_fifo, trace_fifo):
+        assert stat.S_ISFIFO(os.stat(f).st_mode)
