@@ -11,28 +11,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "session.h"
 #include "symcache.h"
-#include "trace.h"
 #include "trace_file.h"
-#include "tracer.h"
 
 #define POLL_MS		100
 #define FLUSH_NS	1000000000ULL	/* at least every second */
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 struct rec_opts {
 	pid_t pid;
@@ -43,24 +35,11 @@ struct rec_opts {
 };
 
 struct rec {
-	struct trace t;
-	struct gobin gb;
-	struct tracer *tr;
+	struct session s;
 	struct trace_writer *w;
-	int pidfd;
-	bool fatal_pending;
-	bool failed;
-	uint64_t unkept;
+	uint32_t crashes_saved;	/* s.crashes already in the file */
 	uint64_t last_flush;
-	struct errbuf err;
 };
-
-static volatile sig_atomic_t stop_sig;
-
-static void on_stop(int sig)
-{
-	stop_sig = sig;
-}
 
 static void usage(FILE *out)
 {
@@ -159,99 +138,41 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 	return 0;
 }
 
-static int on_event(void *ctx, const struct gmt_event *ev,
-		    const struct gmt_fatal_event *fatal)
-{
-	struct rec *r = ctx;
-
-	/*
-	 * The probes stay in until tracer_close(), after the last drain:
-	 * what fired after the end of the recording is not part of it.
-	 */
-	if (r->t.meta.end_ns && ev->ts_ns > r->t.meta.end_ns)
-		return 0;
-	if (fatal) {
-		if (trace_add_gmt_fatal(&r->t, fatal))
-			r->unkept++;
-		r->fatal_pending = true;
-		return 1;
-	}
-	if (trace_add_gmt_event(&r->t, ev))
-		r->unkept++;
-	return 0;
-}
-
-static void on_history(void *ctx, uint32_t tid, const struct gmt_history *h)
-{
-	struct rec *r = ctx;
-
-	trace_add_gmt_history(&r->t, tid, h, trace_now_ns(), false);
-}
-
 /* Symbolise what is new, write it, free the events written. */
 static int flush(struct rec *r)
 {
-	if (symcache_update(&r->t, &r->gb))
-		return errbuf_set(&r->err, "out of memory symbolising");
-	if (trace_writer_flush(r->w, &r->t, true, &r->err))
+	struct session *s = &r->s;
+
+	if (symcache_update(&s->t, &s->gb))
+		return errbuf_set(&s->err, "out of memory symbolising");
+	if (trace_writer_flush(r->w, &s->t, true, &s->err))
 		return -1;
-	trace_drop_events(&r->t);
+	trace_drop_events(&s->t);
 	r->last_flush = trace_now_ns();
 	return 0;
 }
 
-/* A crash is written at once, with every thread's last operations. */
+/*
+ * A crash is written at once, with every thread's last operations (the
+ * session read them as the fatal record came).
+ */
 static int save_crash(struct rec *r)
 {
-	r->fatal_pending = false;
-	tracer_histories(r->tr, on_history, r);
-	if (flush(r) || trace_writer_histories(r->w, &r->t, &r->err))
+	r->crashes_saved = r->s.crashes;
+	if (flush(r) || trace_writer_histories(r->w, &r->s.t, &r->s.err))
 		return -1;
 	return 0;
-}
-
-/*
- * The probes follow a process (its tgid): given one of its other threads,
- * they would see nothing and the trace would be silently empty.
- */
-static int check_not_thread(pid_t pid, struct errbuf *err)
-{
-	char path[64], line[256];
-	long tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;	/* gone: the attach will say so */
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
-			break;
-	fclose(f);
-	if (tgid > 0 && tgid != pid)
-		return errbuf_set(err, "PID %d is a thread of process %ld: "
-				  "give -p %ld", (int)pid, tgid, tgid);
-	return 0;
-}
-
-static bool process_gone(struct rec *r)
-{
-	struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
-	char path[64];
-
-	if (r->pidfd >= 0)
-		return poll(&p, 1, 0) > 0;
-	snprintf(path, sizeof(path), "/proc/%d", (int)r->gb.pid);
-	return access(path, F_OK) != 0;
 }
 
 static int poll_once(struct rec *r, int timeout_ms)
 {
-	int n = tracer_poll(r->tr, timeout_ms, on_event, r);
+	int n = session_poll(&r->s, timeout_ms);
 
-	if (r->fatal_pending && save_crash(r))
+	if (n < 0)
 		return -1;
-	if (trace_writer_pending(r->w, &r->t) >= TRACE_FILE_BATCH ||
+	if (r->s.crashes != r->crashes_saved && save_crash(r))
+		return -1;
+	if (trace_writer_pending(r->w, &r->s.t) >= TRACE_FILE_BATCH ||
 	    trace_now_ns() - r->last_flush >= FLUSH_NS)
 		if (flush(r))
 			return -1;
@@ -261,7 +182,7 @@ static int poll_once(struct rec *r, int timeout_ms)
 static const char *record_loop(struct rec *r, const struct rec_opts *o)
 {
 	uint64_t deadline = o->seconds > 0 ?
-		r->t.meta.start_ns + (uint64_t)(o->seconds * 1e9) : UINT64_MAX;
+		r->s.t.meta.start_ns + (uint64_t)(o->seconds * 1e9) : UINT64_MAX;
 	const char *why = NULL;
 
 	while (!why) {
@@ -272,35 +193,28 @@ static const char *record_loop(struct rec *r, const struct rec_opts *o)
 			ms = (deadline - now) / 1000000 + 1;
 		if (poll_once(r, ms) < 0)
 			return NULL;
-		if (stop_sig)
-			why = stop_sig == SIGINT ? "interrupted" : "stopped";
+		if (session_stop)
+			why = session_stop == SIGINT ? "interrupted" :
+			      "stopped";
 		else if (trace_now_ns() >= deadline)
 			why = "time is up";
-		else if (process_gone(r))
+		else if (session_target_gone(&r->s))
 			why = "the process exited";
 	}
-	/* What the ring buffer holds up to now happened while traced. */
-	r->t.meta.end_ns = trace_now_ns();
+	/*
+	 * What the ring buffer holds up to now happened while traced; the
+	 * session keeps nothing from after this end.
+	 */
+	r->s.t.meta.end_ns = trace_now_ns();
 	while (true) {
 		int n = poll_once(r, 0);
 
 		if (n < 0)
 			return NULL;
-		if (!n && !r->fatal_pending)
+		if (!n)
 			break;
 	}
 	return why;
-}
-
-static void set_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_stop };
-
-	/* No SA_RESTART: the signal must cut the poll short. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 static void default_name(char *buf, size_t len, pid_t pid)
@@ -357,46 +271,33 @@ static int check_output(const char *path, struct errbuf *err)
 
 static int start(struct rec *r, const struct rec_opts *o, const char *path)
 {
-	struct tracer_opts to = { .pid = o->pid,
-				  .ringbuf_bytes = o->ringbuf_bytes };
-	size_t nslow = 0;
+	struct session_opts so = { .pid = o->pid, .ops_mask = o->ops_mask,
+				   .ringbuf_bytes = o->ringbuf_bytes,
+				   .command = "record" };
 
-	for (int i = 0; i < OP__COUNT; i++)
-		to.ops[i] = o->ops_mask & (1u << i);
-	if (check_output(path, &r->err) ||
-	    tracer_open(&r->tr, &r->gb, &to, &r->err))
+	if (check_output(path, &r->s.err) || session_attach(&r->s, &so))
 		return -1;
-	r->t.meta.start_ns = trace_now_ns();
-	r->t.meta.wall_start_ns = trace_wall_now_ns();
-	r->last_flush = r->t.meta.start_ns;
-	symcache_meta(&r->t, &r->gb);
-	snprintf(r->t.meta.command, sizeof(r->t.meta.command), "record");
-	r->t.meta.ops_mask = o->ops_mask;
-	r->t.meta.nprobes = tracer_nattached(r->tr, &nslow);
-	r->t.meta.nslow = nslow;
-	r->pidfd = syscall(SYS_pidfd_open, o->pid, 0);
-	return trace_writer_open(&r->w, path, &r->t, &r->err);
+	r->last_flush = r->s.t.meta.start_ns;
+	return trace_writer_open(&r->w, path, &r->s.t, &r->s.err);
 }
 
 /* Detach first (the process runs untraced again), then finish the file. */
 static int stop(struct rec *r)
 {
-	r->t.lost = tracer_lost(r->tr) + r->unkept;
-	tracer_close(r->tr);
-	r->tr = NULL;
-	if (symcache_update(&r->t, &r->gb))
-		return errbuf_set(&r->err, "out of memory symbolising");
-	r->t.complete = true;
-	if (trace_writer_finish(r->w, &r->t, &r->err)) {
-		r->w = NULL;
-		return -1;
-	}
-	r->w = NULL;
-	return 0;
+	struct session *s = &r->s;
+	int ret;
+
+	session_detach(s);
+	if (symcache_update(&s->t, &s->gb))
+		return errbuf_set(&s->err, "out of memory symbolising");
+	ret = trace_writer_finish(r->w, &s->t, &s->err);
+	r->w = NULL;	/* finished or not, the writer is gone */
+	return ret;
 }
 
 static int record(struct rec *r, const struct rec_opts *o, const char *path)
 {
+	const struct trace *t = &r->s.t;
 	const char *why;
 	uint64_t events;
 
@@ -405,17 +306,17 @@ static int record(struct rec *r, const struct rec_opts *o, const char *path)
 	 * go in ends the recording cleanly (an empty but complete file)
 	 * instead of killing us halfway.
 	 */
-	set_signals();
+	session_catch_signals();
 	if (start(r, o, path))
-		return fail("%s", r->err.msg);
+		return fail("%s", r->s.err.msg);
 	why = record_loop(r, o);
-	events = r->t.dropped + r->t.nevents;
+	events = t->dropped + t->nevents;
 	if (!why || stop(r))
-		return fail("%s", r->err.msg);
+		return fail("%s", r->s.err.msg);
 	fprintf(stderr, "gomaptrace: %s: wrote %s: %llu map operations, "
 		"%llu lost, %.3f s\n", why, path, (unsigned long long)events,
-		(unsigned long long)r->t.lost,
-		(r->t.meta.end_ns - r->t.meta.start_ns) / 1e9);
+		(unsigned long long)t->lost,
+		(t->meta.end_ns - t->meta.start_ns) / 1e9);
 	return 0;
 }
 
@@ -430,27 +331,18 @@ int cmd_record(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? 0 : ret;
 	r = calloc(1, sizeof(*r));
-	if (!r || trace_init(&r->t)) {
-		free(r);
+	if (!r)
 		return fail("out of memory");
-	}
-	r->pidfd = -1;
-	if (check_not_thread(o.pid, &r->err) ||
-	    gobin_open_pid(&r->gb, o.pid, &r->err)) {
-		ret = fail("%s", r->err.msg);
-		trace_free(&r->t);
-		free(r);
-		return ret;
+	if (session_open_binary(&r->s, o.pid)) {
+		ret = fail("%s", r->s.err.msg);
+		goto out;
 	}
 	if (!o.out)
 		default_name(name, sizeof(name), o.pid);
 	ret = record(r, &o, o.out ? o.out : name);
-	tracer_close(r->tr);
+out:
+	session_close(&r->s);	/* detaches first, if still attached */
 	trace_writer_abort(r->w);
-	if (r->pidfd >= 0)
-		close(r->pidfd);
-	gobin_close(&r->gb);
-	trace_free(&r->t);
 	free(r);
 	return ret;
 }

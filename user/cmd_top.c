@@ -21,6 +21,7 @@
 #include "kvtab.h"
 #include "session.h"
 #include "symcache.h"
+#include "textfmt.h"
 
 #define POLL_MS		100
 #define DEFAULT_ROWS	10
@@ -174,20 +175,6 @@ static long screen_rows(const struct top *tp, const struct top_opts *o)
 	if (tp->tty && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row > 8)
 		return (ws.ws_row - 6) / 2;
 	return DEFAULT_ROWS;
-}
-
-static void commas(uint64_t v, char *buf, size_t len)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-	size_t j = 0;
-
-	for (int i = 0; i < n && j + 2 < len; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[j++] = ',';
-		buf[j++] = tmp[i];
-	}
-	buf[j] = '\0';
 }
 
 /* Overlaps since the start, per (addr, type); this interval's added. */

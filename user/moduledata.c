@@ -48,6 +48,19 @@ const uint8_t *elf_file_reader(void *ctx, uint64_t addr, size_t len)
 }
 
 /*
+ * The Elf64_Rela entries of section s (24 bytes each), or NULL when it holds
+ * none or claims bytes past the end of the file.
+ */
+static const uint8_t *rela_table(const struct elf_file *ef,
+				 const struct elf_section *s)
+{
+	if (s->type != SHT_RELA || s->offset > ef->size ||
+	    s->size > ef->size - s->offset)
+		return NULL;
+	return ef->data + s->offset;
+}
+
+/*
  * Pointer-sized field at addr. Slots written only through a dynamic
  * relocation (external linkers may leave them 0 in the file) are read from
  * the R_X86_64_RELATIVE addend instead.
@@ -61,12 +74,10 @@ static uint64_t read_ptr(const struct elf_file *ef, uint64_t addr)
 		return v;
 	for (size_t i = 0; i < ef->nsections; i++) {
 		const struct elf_section *s = &ef->sections[i];
-		const uint8_t *r;
+		const uint8_t *r = rela_table(ef, s);
 
-		if (s->type != SHT_RELA || s->offset > ef->size ||
-		    s->size > ef->size - s->offset)
+		if (!r)
 			continue;
-		r = ef->data + s->offset;
 		for (uint64_t o = 0; o + 24 <= s->size; o += 24) {
 			if (rd64(r + o) == addr &&
 			    ELF64_R_TYPE(rd64(r + o + 8)) == R_X86_64_RELATIVE)
@@ -138,12 +149,10 @@ static bool scan_relocs(const struct elf_file *ef, uint64_t pclntab_addr,
 {
 	for (size_t i = 0; i < ef->nsections; i++) {
 		const struct elf_section *s = &ef->sections[i];
-		const uint8_t *r;
+		const uint8_t *r = rela_table(ef, s);
 
-		if (s->type != SHT_RELA || s->offset > ef->size ||
-		    s->size > ef->size - s->offset)
+		if (!r)
 			continue;
-		r = ef->data + s->offset;
 		for (uint64_t o = 0; o + 24 <= s->size; o += 24) {
 			uint64_t type = ELF64_R_TYPE(rd64(r + o + 8));
 

@@ -11,6 +11,7 @@
 #include "analysis.h"
 #include "crash.h"
 #include "report.h"
+#include "textfmt.h"
 
 #define DEFAULT_TOP_MAPS	10
 #define DEFAULT_TOP_SITES	3
@@ -25,22 +26,6 @@ struct style {
 static const struct style plain = { "", "", "", "" };
 static const struct style ansi = { "\033[1m", "\033[2m", "\033[31m",
 				   "\033[0m" };
-
-/* 1234567 -> "1,234,567" */
-static const char *commas(uint64_t v, char *buf, size_t len)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-	size_t j = 0;
-
-	for (int i = 0; i < n && j + 2 < len; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[j++] = ',';
-		buf[j++] = tmp[i];
-	}
-	buf[j] = '\0';
-	return buf;
-}
 
 /* "dir/file.go": enough to find it, short enough for a terminal line. */
 static const char *short_path(const char *path)

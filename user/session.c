@@ -37,10 +37,17 @@ static int on_event(void *ctx, const struct gmt_event *ev,
 {
 	struct session *s = ctx;
 
+	/*
+	 * The probes stay in until tracer_close(), after the last drain:
+	 * what fired after the end of the recording is not part of it.
+	 */
+	if (s->t.meta.end_ns && ev->ts_ns > s->t.meta.end_ns)
+		return 0;
 	if (fatal) {
 		if (trace_add_gmt_fatal(&s->t, fatal))
 			s->unkept++;
 		s->crashed = true;
+		s->crashes++;
 		return 1;
 	}
 	if (trace_add_gmt_event(&s->t, ev))
@@ -57,19 +64,48 @@ static void on_history(void *ctx, uint32_t tid, const struct gmt_history *h)
 		s->unkept++;
 }
 
-int session_open(struct session *s, const struct session_opts *o)
+/*
+ * The probes follow a process (its tgid): given one of its other threads,
+ * they would see nothing and the trace would be silently empty.
+ */
+static int check_not_thread(pid_t pid, struct errbuf *err)
+{
+	char path[64], line[256];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;	/* gone: opening its binary will say so */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	fclose(f);
+	if (tgid > 0 && tgid != pid)
+		return errbuf_set(err, "PID %d is a thread of process %ld: "
+				  "give -p %ld", (int)pid, tgid, tgid);
+	return 0;
+}
+
+int session_open_binary(struct session *s, pid_t pid)
+{
+	memset(s, 0, sizeof(*s));
+	s->pidfd = -1;
+	if (trace_init(&s->t))
+		return errbuf_set(&s->err, "out of memory");
+	if (check_not_thread(pid, &s->err))
+		return -1;
+	return gobin_open_pid(&s->gb, pid, &s->err);
+}
+
+int session_attach(struct session *s, const struct session_opts *o)
 {
 	struct tracer_opts to = { .pid = o->pid,
 				  .ringbuf_bytes = o->ringbuf_bytes };
 	uint32_t mask = o->ops_mask ? o->ops_mask : TRACE_DEFAULT_OPS;
 	size_t nslow = 0;
 
-	memset(s, 0, sizeof(*s));
-	s->pidfd = -1;
-	if (trace_init(&s->t))
-		return errbuf_set(&s->err, "out of memory");
-	if (gobin_open_pid(&s->gb, o->pid, &s->err))
-		return -1;
 	for (int i = 0; i < OP__COUNT; i++)
 		to.ops[i] = mask & (1u << i);
 	if (tracer_open(&s->tr, &s->gb, &to, &s->err))
@@ -86,14 +122,22 @@ int session_open(struct session *s, const struct session_opts *o)
 	return 0;
 }
 
+int session_open(struct session *s, const struct session_opts *o)
+{
+	if (session_open_binary(s, o->pid))
+		return -1;
+	return session_attach(s, o);
+}
+
 int session_poll(struct session *s, int timeout_ms)
 {
-	bool before = s->crashed;
+	uint32_t before = s->crashes;
 	int n = tracer_poll(s->tr, timeout_ms, on_event, s);
 
 	if (n < 0)
 		return errbuf_set(&s->err, "reading the ring buffer failed");
-	if (s->crashed && !before)
+	/* on_event stops the poll at each fatal record: one read per crash. */
+	if (s->crashes != before)
 		tracer_histories(s->tr, on_history, s);
 	return n;
 }
@@ -122,7 +166,8 @@ void session_detach(struct session *s)
 {
 	if (!s->tr)
 		return;
-	s->t.meta.end_ns = trace_now_ns();
+	if (!s->t.meta.end_ns)
+		s->t.meta.end_ns = trace_now_ns();
 	s->t.lost = tracer_lost(s->tr) + s->unkept;
 	tracer_close(s->tr);
 	s->tr = NULL;

@@ -23,6 +23,7 @@ struct session {
 	struct tracer *tr;
 	int pidfd;		/* -1: watch /proc/PID instead */
 	bool crashed;		/* a fatal record came (histories are read) */
+	uint32_t crashes;	/* fatal records so far; histories read each */
 	uint64_t unkept;	/* records we could not store (memory) */
 	struct errbuf err;
 };
@@ -34,19 +35,31 @@ struct session_opts {
 	const char *command;	/* trace meta: "top", "record" */
 };
 
-/* 0, or -1 with s->err set; s is usable for session_close() either way. */
+/*
+ * The two halves of session_open(), for a caller with checks of its own to
+ * make before any probe goes in (record's -o): open the binary of process
+ * pid (refusing one of its other threads), then attach the probes. Each is
+ * 0, or -1 with s->err set; s is usable for session_close() either way.
+ */
+int session_open_binary(struct session *s, pid_t pid);
+int session_attach(struct session *s, const struct session_opts *o);
+/* Both of the above. */
 int session_open(struct session *s, const struct session_opts *o);
 /*
  * Drains ready records into s->t, waiting up to timeout_ms. On a fatal
- * record it reads every thread's flight recorder at once, while the
- * crashing process still exists, and sets s->crashed. Returns the records
- * seen, or -1 with s->err set.
+ * record it stops, reads every thread's flight recorder at once, while the
+ * crashing process still exists, sets s->crashed and counts s->crashes.
+ * Once s->t.meta.end_ns is set, records from after it are not kept. Returns
+ * the records seen, or -1 with s->err set.
  */
 int session_poll(struct session *s, int timeout_ms);
 /* Drains what the ring buffer still holds; 0 or -1. */
 int session_drain(struct session *s);
 bool session_target_gone(const struct session *s);
-/* Detach (the process runs untraced again); end time and losses noted. */
+/*
+ * Detach (the process runs untraced again); losses noted, and the end time
+ * unless the caller set it already.
+ */
 void session_detach(struct session *s);
 void session_close(struct session *s);
 

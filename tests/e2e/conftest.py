@@ -75,6 +75,36 @@ def gmt_json(*args, **kw):
     return json.loads(gmt(*args, **kw).stdout)
 
 
+# ---- a target seen from outside (reading only) ------------------------------
+
+def code_bytes(pid, sites):
+    """The byte at each site's run-time address (site[0]) in pid's memory:
+    0xcc where a probe sits."""
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        out = []
+        for site in sites:
+            mem.seek(site[0])
+            out.append(mem.read(1)[0])
+        return out
+
+
+def file_bytes(exe, sites):
+    """The byte at each site's file offset (site[1]) in exe."""
+    with open(exe, "rb") as f:
+        data = f.read()
+    return [data[site[1]] for site in sites]
+
+
+def windows(path):
+    """(start_ns, end_ns, ns_per_op) per window a target timed (-timing)."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            a, b, c = line.split()
+            rows.append((int(a), int(b), float(c)))
+    return rows
+
+
 @pytest.fixture(scope="session")
 def esbuild():
     if not os.access(ESBUILD, os.X_OK):

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from conftest import GMT, GO_OUT, GO_SRC, gmt, gmt_json, go_build, \
-    source_line
+from conftest import GMT, GO_OUT, GO_SRC, code_bytes, file_bytes, gmt, \
+    gmt_json, go_build, source_line, windows
 
 NAME = "longrun"
 WORKERS = 3            # longrun's defaults
@@ -43,21 +43,6 @@ def probe_sites(pid):
     bias = int(info["load_bias"], 16)
     return [(bias + int(p["probe"], 16), int(p["file_offset"], 16), p["op"])
             for p in info["probes"]]
-
-
-def code_bytes(pid, sites):
-    with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
-        out = []
-        for addr, _, _ in sites:
-            mem.seek(addr)
-            out.append(mem.read(1)[0])
-        return out
-
-
-def file_bytes(exe, sites):
-    with open(exe, "rb") as f:
-        data = f.read()
-    return [data[off] for _, off, _ in sites]
 
 
 def probed_bytes(exe, sites):
@@ -96,16 +81,6 @@ def uprobes_on(exe):
     return [e for e in json.loads(p.stdout or "[]")
             if e.get("fd_type") in ("uprobe", "uretprobe")
             and e.get("filename", "").endswith(exe)]
-
-
-def windows(path):
-    """(start_ns, end_ns, ns_per_op) per window the program timed."""
-    rows = []
-    with open(path) as f:
-        for line in f:
-            a, b, c = line.split()
-            rows.append((int(a), int(b), float(c)))
-    return rows
 
 
 def wait_until(cond, what, limit=60.0):
@@ -633,14 +608,16 @@ def bystander(tmp_path_factory):
     app.kill()
 
 
-def test_thread_id(tmp_path, bystander):
+@pytest.mark.parametrize("cmd", ["record", "top"])
+def test_thread_id(tmp_path, bystander, cmd):
     """-p given one of the process's other threads: the probes follow the
-    process, so say which PID to give instead of recording nothing."""
+    process, so say which PID to give instead of showing nothing."""
     tids = [int(t) for t in os.listdir(f"/proc/{bystander.pid}/task")
             if int(t) != bystander.pid]
     assert tids
-    p = gmt("record", "-p", tids[0], "-d", "1", "-o", tmp_path / "x.gmt",
-            check=False)
+    args = {"record": ("-d", "1", "-o", tmp_path / "x.gmt"),
+            "top": ("-n", "1")}[cmd]
+    p = gmt(cmd, "-p", tids[0], *args, check=False)
     assert one_line(p) == (f"gomaptrace: PID {tids[0]} is a thread of "
                            f"process {bystander.pid}: give -p "
                            f"{bystander.pid}")

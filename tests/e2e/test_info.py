@@ -20,18 +20,22 @@ TWIN = {"plain": "plain", "stripped": "plain", "pie": "pie",
         "pie-stripped": "pie"}
 UNSTRIPPED = {"plain", "pie"}
 
-# What infotest makes the Go 1.19 compiler call, and the fatal path.
-GO119_FUNCS = {
+# What both toolchains' builds call for map writes, and the fatal path.
+COMMON_FUNCS = {
     "runtime.mapassign": "assign",
     "runtime.mapassign_fast64": "assign",
     "runtime.mapassign_faststr": "assign",
     "runtime.mapdelete": "delete",
     "runtime.mapdelete_fast64": "delete",
     "runtime.mapdelete_faststr": "delete",
+    "runtime.fatal": "fatal",
+}
+# What infotest makes the Go 1.19 compiler call, and the fatal path.
+GO119_FUNCS = {
+    **COMMON_FUNCS,
     "runtime.mapclear": "clear",
     "runtime.mapiterinit": "iter_init",
     "runtime.mapiternext": "iter_next",
-    "runtime.fatal": "fatal",
     "runtime.throw": "fatal",
 }
 NOSPLIT = {"runtime.fatal", "runtime.throw"}
@@ -48,15 +52,9 @@ ENTRY_POINTS = {
 }
 
 ESBUILD_FUNCS = {
-    "runtime.mapassign": "assign",
-    "runtime.mapassign_fast64": "assign",
-    "runtime.mapassign_faststr": "assign",
-    "runtime.mapdelete": "delete",
-    "runtime.mapdelete_fast64": "delete",
-    "runtime.mapdelete_faststr": "delete",
+    **COMMON_FUNCS,
     "runtime.mapIterStart": "iter_init",
     "runtime.mapIterNext": "iter_next",
-    "runtime.fatal": "fatal",
 }
 
 GO_OBJDUMP_LINE = re.compile(r"^\s+\S*:\d+\s+0x([0-9a-f]+)\s+\S+\s+(.*)$")

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from conftest import GMT, gmt, gmt_json, go_build, source_line
+from conftest import GMT, code_bytes, file_bytes, gmt, gmt_json, go_build, \
+    source_line, windows
 
 NAME = "scenrecord"
 
@@ -21,30 +22,6 @@ def probes(exe):
     info = gmt_json("info", exe, "--json")
     return [(int(p["probe"], 16), int(p["file_offset"], 16))
             for p in info["probes"]]
-
-
-def code_bytes(pid, sites):
-    with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
-        out = []
-        for addr, _ in sites:
-            mem.seek(addr)
-            out.append(mem.read(1)[0])
-        return out
-
-
-def file_bytes(exe, sites):
-    with open(exe, "rb") as f:
-        data = f.read()
-    return [data[off] for _, off in sites]
-
-
-def windows(path):
-    """(start_ns, end_ns, ns_per_op) per timed window the program wrote."""
-    rows = []
-    for line in open(path):
-        a, b, c = line.split()
-        rows.append((int(a), int(b), float(c)))
-    return rows
 
 
 def report_json(path, *extra):
@@ -181,17 +158,7 @@ def test_record_bad_pid():
     assert "999999999" in lines[0]
 
 
-def test_record_not_go(tmp_path):
-    sleeper = subprocess.Popen(["sleep", "30"])
-    try:
-        p = gmt("record", "-p", sleeper.pid, "-d", "1", "-o",
-                tmp_path / "x.gmt", check=False)
-    finally:
-        sleeper.kill()
-        sleeper.wait()
-    assert p.returncode == 1
-    assert len(p.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "x.gmt").exists()
+# A process that is not Go: test_detach.py's test_not_a_go_process.
 
 
 def test_record_usage():

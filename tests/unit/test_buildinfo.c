@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "buildinfo.h"
+#include "testutil.h"
 
 /* main.c (left out of unit tests) defines fail(); weak so a real one wins. */
 __attribute__((weak)) int (fail)(const char *fmt, ...)
@@ -87,12 +88,6 @@ static const uint8_t *img_read(void *ctx, uint64_t addr, size_t len)
 	if (addr > sizeof(img) || len > sizeof(img) - addr)
 		return NULL;
 	return img + addr;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void test_pointers(void **state)

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "elf_file.h"
+#include "testutil.h"
 
 #define IMG_SIZE 0xb00
 #define SHOFF 0x900
@@ -29,24 +30,6 @@ enum { S_NULL, S_TEXT, S_DATA, S_SYMTAB, S_STRTAB, S_ZDEBUG, S_SHSTRTAB,
 
 static uint8_t img[IMG_SIZE];
 static uint8_t pattern[PATTERN_LEN];
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v);
-	put32(p + 4, v >> 32);
-}
 
 static void phdr(int i, uint64_t off, uint64_t vaddr, uint64_t filesz,
 		 uint64_t memsz, uint32_t flags)
@@ -112,20 +95,7 @@ static void build_image(void)
 	size_t zsize;
 
 	memset(img, 0, sizeof(img));
-	memcpy(img, ELFMAG, SELFMAG);
-	img[EI_CLASS] = ELFCLASS64;
-	img[EI_DATA] = ELFDATA2LSB;
-	img[EI_VERSION] = EV_CURRENT;
-	put16(img + 16, ET_EXEC);
-	put16(img + 18, EM_X86_64);
-	put64(img + 32, 64);
-	put64(img + 40, SHOFF);
-	put16(img + 52, 64);
-	put16(img + 54, 56);
-	put16(img + 56, 2);
-	put16(img + 58, 64);
-	put16(img + 60, NSECT);
-	put16(img + 62, S_SHSTRTAB);
+	elf_header(img, 2, SHOFF, NSECT, S_SHSTRTAB);
 	phdr(0, 0x200, 0x400200, 0x100, 0x100, PF_R | PF_X);
 	phdr(1, 0x300, 0x500300, 0x80, 0x1000, PF_R | PF_W);
 	for (int i = 0; i < 0x100; i++)

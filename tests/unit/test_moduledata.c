@@ -16,6 +16,7 @@
 
 #include "elf_file.h"
 #include "moduledata.h"
+#include "testutil.h"
 
 #define IMG_SIZE 0x900
 #define SHOFF 0x700
@@ -33,24 +34,6 @@ enum { S_NULL, S_TEXT, S_DATA, S_RELA, S_SHSTRTAB, NSECT };
 
 static uint8_t img[IMG_SIZE];
 static const char shstr[] = "\0.text\0.noptrdata\0.rela\0.shstrtab\0.go.module";
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v);
-	put32(p + 4, v >> 32);
-}
 
 /* File bytes of link-time address a in the data segment. */
 static uint8_t *data_at(uint64_t a)
@@ -76,18 +59,7 @@ static void build(void)
 	uint8_t *ph = img + 64;
 
 	memset(img, 0, sizeof(img));
-	memcpy(img, ELFMAG, SELFMAG);
-	img[EI_CLASS] = ELFCLASS64;
-	img[EI_DATA] = ELFDATA2LSB;
-	put16(img + 16, ET_EXEC);
-	put16(img + 18, EM_X86_64);
-	put64(img + 32, 64);
-	put64(img + 40, SHOFF);
-	put16(img + 54, 56);
-	put16(img + 56, 2);
-	put16(img + 58, 64);
-	put16(img + 60, NSECT);
-	put16(img + 62, S_SHSTRTAB);
+	elf_header(img, 2, SHOFF, NSECT, S_SHSTRTAB);
 	put32(ph, PT_LOAD);
 	put32(ph + 4, PF_R | PF_X);
 	put64(ph + 8, 0x100);

@@ -19,6 +19,7 @@
 #include "elf_file.h"
 #include "moduledata.h"
 #include "pclntab.h"
+#include "testutil.h"
 
 #define TEXT 0x401000ULL
 #define GOFUNC 0x600000ULL
@@ -30,24 +31,6 @@ static size_t tablen;
 static uint8_t fake_mem[256];	/* link-time GOFUNC.. */
 static enum pclntab_version cur;
 static size_t ftab_off;		/* functab offset in tab */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v);
-	put32(p + 4, v >> 32);
-}
 
 static size_t append(const void *src, size_t len)
 {
