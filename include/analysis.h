@@ -148,6 +148,13 @@ int analysis_run(const struct trace *t, const struct analysis_opts *opts,
 		 struct analysis *an);
 void analysis_free(struct analysis *an);
 
+/*
+ * Indexes of t->events[] in timestamp order (ring-buffer order breaks ties):
+ * the ring buffer is nearly, not strictly, in time order across CPUs.
+ * malloc'ed; NULL when out of memory.
+ */
+uint32_t *an_time_order(const struct trace *t);
+
 /* "race", "iteration_race", "contended", ... stable, for JSON. */
 const char *an_verdict_name(enum an_verdict v);
 /* The verdict in plain words with its evidence, e.g. for the text report. */

@@ -77,7 +77,7 @@ static int cmp_ord(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static uint32_t *time_order(const struct trace *t)
+uint32_t *an_time_order(const struct trace *t)
 {
 	struct ord *o = malloc((t->nevents ? t->nevents : 1) * sizeof(*o));
 	uint32_t *order = malloc((t->nevents ? t->nevents : 1) *
@@ -759,7 +759,7 @@ static int alloc_tables(const struct trace *t, struct analysis *an,
 	an->ev_map = calloc(ne, sizeof(*an->ev_map));
 	an->ev_flags = calloc(ne, sizeof(*an->ev_flags));
 	an->nevents = t->nevents;
-	w->order = time_order(t);
+	w->order = an_time_order(t);
 	if (!an->stack_site || !w->stack_line || !an->ev_map ||
 	    !an->ev_flags || !w->order)
 		return -1;

@@ -15,26 +15,14 @@
 #include <zlib.h>
 
 #include "elf_file.h"
+#include "le.h"
 
 /* Go's DWARF inflates to tens of MiB; anything near this is hostile. */
 #define MAX_INFLATED (1ULL << 30)
 #define MAX_SECTIONS 65535
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
 
 /* True when [off, off+len) lies inside an object of size total. */
 static bool in_range(uint64_t off, uint64_t len, uint64_t total)

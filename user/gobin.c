@@ -19,6 +19,7 @@
 #include "event.h"
 #include "gobin.h"
 #include "gotypes.h"
+#include "le.h"
 #include "moduledata.h"
 #include "x86_decode.h"
 
@@ -144,14 +145,6 @@ static bool looks_like_go_version(const uint8_t *s, size_t n)
 	return s[4] >= '0' && s[4] <= '9';
 }
 
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /* A Go string header {ptr, len} at addr that holds a Go version. */
 static bool version_at(const struct elf_file *ef, const uint8_t *hdr,

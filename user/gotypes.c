@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "gotypes.h"
+#include "le.h"
 
 #define TYPE_SIZE 48
 #define OFF_TFLAG 20
@@ -26,11 +27,6 @@
 #define TFLAG_EXTRA_STAR 0x2
 #define MAX_NAME 4096
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
 void gotypes_init(struct gotypes *t, const struct elf_file *ef,
 		  uint64_t types, uint64_t etypes, int go_minor)

@@ -12,6 +12,7 @@
 #include <elf.h>
 #include <string.h>
 
+#include "le.h"
 #include "moduledata.h"
 
 #define F_TEXT 22
@@ -21,14 +22,6 @@ struct md_layout {
 	unsigned types, etypes, gofunc;	/* gofunc 0: absent */
 };
 
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static struct md_layout layout_for(enum pclntab_version v)
 {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "le.h"
 #include "pclntab.h"
 
 #define MAGIC_116 0xfffffffaU
@@ -47,16 +48,7 @@ struct func_rec {
 	uint64_t funcdata;	/* offset in data of the funcdata slots */
 };
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
 
 static int32_t to_i32(uint32_t v)
 {

@@ -170,35 +170,21 @@ static void fatal_event(struct pf *p, const struct trace_fatal *f)
 	fputs("}}", p->out);
 }
 
-struct ord {
-	uint64_t ts;
-	uint32_t idx;
-};
-
-static int cmp_ord(const void *pa, const void *pb)
-{
-	const struct ord *a = pa, *b = pb;
-
-	if (a->ts != b->ts)
-		return a->ts < b->ts ? -1 : 1;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
 static int events(struct pf *p, const struct export_opts *o)
 {
 	size_t n = p->t->nevents < p->an->nevents ? p->t->nevents :
-		   p->an->nevents, k = 0;
-	struct ord *ord = malloc((n + 1) * sizeof(*ord));
+		   p->an->nevents;
+	uint32_t *order = an_time_order(p->t);
 
-	if (!ord)
+	if (!order)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!o->top || p->an->ev_map[i] < o->top)
-			ord[k++] = (struct ord){ p->t->events[i].ts_ns, i };
-	qsort(ord, k, sizeof(*ord), cmp_ord);
-	for (size_t i = 0; i < k; i++)
-		map_event(p, ord[i].idx);
-	free(ord);
+	for (size_t k = 0; k < p->t->nevents; k++) {
+		uint32_t i = order[k];
+
+		if (i < n && (!o->top || p->an->ev_map[i] < o->top))
+			map_event(p, i);
+	}
+	free(order);
 	for (size_t i = 0; i < p->t->nfatals; i++)
 		fatal_event(p, &p->t->fatals[i]);
 	return 0;

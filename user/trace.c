@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kvtab.h"
 #include "trace.h"
 
 /* ---- a hash index of entries kept elsewhere --------------------------- */
@@ -23,19 +24,9 @@ struct hidx {
 
 typedef bool (*hidx_eq_fn)(const void *ctx, uint32_t entry, const void *key);
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint32_t hash2(uint64_t a, uint64_t b)
 {
-	return (uint32_t)mix64(a ^ mix64(b + 0x9e3779b97f4a7c15ULL));
+	return (uint32_t)kv_mix(a ^ kv_mix(b + 0x9e3779b97f4a7c15ULL));
 }
 
 static int64_t hidx_find(const struct hidx *h, uint32_t hash, hidx_eq_fn eq,
@@ -174,7 +165,7 @@ static uint32_t str_hash(const char *s)
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return (uint32_t)mix64(h);
+	return (uint32_t)kv_mix(h);
 }
 
 static bool str_eq(const void *ctx, uint32_t e, const void *key)
@@ -220,7 +211,7 @@ static uint32_t stack_hash(const uint64_t *pc, uint32_t n)
 
 	for (uint32_t i = 0; i < n; i++)
 		h = (h ^ pc[i]) * 0x9e3779b97f4a7c15ULL;
-	return (uint32_t)mix64(h);
+	return (uint32_t)kv_mix(h);
 }
 
 static bool stack_eq(const void *ctx, uint32_t e, const void *key)
@@ -394,7 +385,7 @@ static bool hist_eq(const void *ctx, uint32_t e, const void *key)
 int trace_add_history(struct trace *t, const struct trace_history *h,
 		      bool replace)
 {
-	uint32_t hv = (uint32_t)mix64(h->tid);
+	uint32_t hv = (uint32_t)kv_mix(h->tid);
 	int64_t e = hidx_find(&t->idx->hists, hv, hist_eq, t, &h->tid);
 
 	if (h->nops > GMT_HISTORY_LEN)
@@ -454,7 +445,7 @@ static bool sym_eq(const void *ctx, uint32_t e, const void *key)
 
 const struct trace_sym *trace_find_sym(const struct trace *t, uint64_t pc)
 {
-	int64_t e = hidx_find(&t->idx->syms, (uint32_t)mix64(pc), sym_eq, t,
+	int64_t e = hidx_find(&t->idx->syms, (uint32_t)kv_mix(pc), sym_eq, t,
 			      &pc);
 
 	return e >= 0 ? &t->syms[e] : NULL;
@@ -489,7 +480,7 @@ static int add_frame(struct trace *t, const struct trace_frame *f)
 int trace_add_sym(struct trace *t, uint64_t pc,
 		  const struct trace_frame *frames, uint32_t nframes)
 {
-	uint32_t hv = (uint32_t)mix64(pc);
+	uint32_t hv = (uint32_t)kv_mix(pc);
 	struct trace_sym *s;
 	size_t first = t->nframes;
 
@@ -521,7 +512,7 @@ static bool type_eq(const void *ctx, uint32_t e, const void *key)
 
 static int64_t find_type(const struct trace *t, uint64_t addr)
 {
-	return hidx_find(&t->idx->types, (uint32_t)mix64(addr), type_eq, t,
+	return hidx_find(&t->idx->types, (uint32_t)kv_mix(addr), type_eq, t,
 			 &addr);
 }
 
@@ -534,7 +525,7 @@ int trace_intern_type(struct trace *t, uint64_t addr, uint32_t *id)
 		return 0;
 	}
 	if (grow(&t->types, &t->cap_types, t->ntypes, sizeof(*t->types)) ||
-	    hidx_insert(&t->idx->types, (uint32_t)mix64(addr), t->ntypes))
+	    hidx_insert(&t->idx->types, (uint32_t)kv_mix(addr), t->ntypes))
 		return -1;
 	memset(&t->types[t->ntypes], 0, sizeof(t->types[0]));
 	t->types[t->ntypes].addr = addr;
@@ -715,8 +706,8 @@ static uint32_t sym_frames_hash(const struct trace *t,
 	for (uint32_t i = 0; i < s->nframes; i++) {
 		const struct trace_frame *f = &t->frames[s->first + i];
 
-		h = mix64(h ^ (uintptr_t)f->function) ^ (uintptr_t)f->file;
-		h = mix64(h + f->line * 2 + f->inlined);
+		h = kv_mix(h ^ (uintptr_t)f->function) ^ (uintptr_t)f->file;
+		h = kv_mix(h + f->line * 2 + f->inlined);
 	}
 	return (uint32_t)h;
 }

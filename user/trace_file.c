@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "le.h"
 #include "trace_file.h"
 
 enum chunk_type {
@@ -40,22 +41,6 @@ enum chunk_type {
 #define TYPES_PER_CHUNK		16384
 /* deflate never expands more than ~1032:1; a bigger claim is a lie. */
 #define MAX_RATIO		1100
-
-/* ---- little-endian fixed fields ---------------------------------------- */
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
-}
 
 /* ---- encoding ----------------------------------------------------------- */
 
@@ -248,10 +233,10 @@ static int write_chunk(struct trace_writer *w, uint32_t type,
 	}
 	if (compress2(w->comp, &clen, w->raw.p, w->raw.n, 1) != Z_OK)
 		return errbuf_set(err, "zlib failed compressing %s", w->tmp);
-	put_le32(hdr, type);
-	put_le32(hdr + 4, w->raw.n);
-	put_le32(hdr + 8, clen);
-	put_le32(hdr + 12, crc32(0, w->comp, clen));
+	wr32(hdr, type);
+	wr32(hdr + 4, w->raw.n);
+	wr32(hdr + 8, clen);
+	wr32(hdr + 12, crc32(0, w->comp, clen));
 	errno = 0;
 	if (fwrite(hdr, sizeof(hdr), 1, w->f) != 1 ||
 	    fwrite(w->comp, clen, 1, w->f) != 1 || fflush(w->f))
@@ -479,7 +464,7 @@ int trace_writer_open(struct trace_writer **out, const char *path,
 		return -1;
 	}
 	memcpy(hdr, TRACE_FILE_MAGIC, 8);
-	put_le32(hdr + 8, TRACE_FILE_VERSION);
+	wr32(hdr + 8, TRACE_FILE_VERSION);
 	if (fwrite(hdr, sizeof(hdr), 1, w->f) != 1 ||
 	    write_meta(w, &t->meta, err)) {
 		if (!err || !err->msg[0])
@@ -945,12 +930,12 @@ static enum chunk_result read_chunk(struct loader *l, const uint8_t *p,
 
 	if (left < CHUNK_HEADER_SIZE)
 		return CHUNK_CUT;
-	*type = get_le32(p);
-	raw_len = get_le32(p + 4);
-	comp_len = get_le32(p + 8);
+	*type = rd32(p);
+	raw_len = rd32(p + 4);
+	comp_len = rd32(p + 8);
 	if (comp_len > left - CHUNK_HEADER_SIZE)
 		return CHUNK_CUT;
-	if (crc32(0, p + CHUNK_HEADER_SIZE, comp_len) != get_le32(p + 12))
+	if (crc32(0, p + CHUNK_HEADER_SIZE, comp_len) != rd32(p + 12))
 		return CHUNK_DAMAGED;
 	if (raw_len > MAX_RAW || raw_len / MAX_RATIO > comp_len)
 		return CHUNK_MALFORMED;
@@ -988,7 +973,7 @@ static int check_header(const uint8_t *data, size_t size, const char *name,
 	if (size < HEADER_SIZE)
 		return errbuf_set(err, "%s is cut short inside its header: "
 				  "nothing to report", name);
-	version = get_le32(data + 8);
+	version = rd32(data + 8);
 	if (version != TRACE_FILE_VERSION)
 		return errbuf_set(err, "%s is a version %u trace file; this "
 				  "gomaptrace reads version %u: use the "
