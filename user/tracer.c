@@ -91,6 +91,44 @@ static int check_kernel(struct errbuf *err)
 	return 0;
 }
 
+/* Minor version of "go1.N[.M]", or -1 when the string says nothing. */
+static int go_minor(const char *v)
+{
+	int minor;
+
+	if (sscanf(v, "go1.%d", &minor) != 1)
+		return -1;
+	return minor;
+}
+
+/*
+ * The probes read arguments from registers and g from R14: Go's register
+ * ABI, amd64 since Go 1.17. Older binaries pass arguments on the stack, and
+ * reading registers there would report garbage. When the version is not
+ * known, a map function whose stack check compares against 0x10(%r14) is
+ * the proof (Go 1.16 loads g from %fs instead).
+ */
+static int check_register_abi(const struct gobin *gb, struct errbuf *err)
+{
+	int minor = go_minor(gb->go_version);
+
+	if (minor >= 0 && minor < 17)
+		return errbuf_set(err, "%s is built with %s, which passes "
+				  "arguments on the stack: gomaptrace traces "
+				  "Go 1.17 and later (register ABI)",
+				  gb->exe, gb->go_version);
+	if (minor >= 17)
+		return 0;
+	for (size_t i = 0; i < gb->nprobes; i++) {
+		if (gb->probes[i].op != OP_FATAL &&
+		    gb->probes[i].method == PROBE_BRANCH)
+			return 0;
+	}
+	return errbuf_set(err, "cannot tell %s's Go version, and its map "
+			  "functions do not keep g in R14: gomaptrace traces "
+			  "Go 1.17 and later (register ABI)", gb->exe);
+}
+
 static int check_opts(const struct gobin *gb, const struct tracer_opts *o,
 		      struct errbuf *err)
 {
@@ -105,7 +143,7 @@ static int check_opts(const struct gobin *gb, const struct tracer_opts *o,
 	if (gb->flag.mask > 0xff)
 		return errbuf_set(err, "write flag mask 0x%x does not fit the "
 				  "runtime's flag byte", gb->flag.mask);
-	return 0;
+	return check_register_abi(gb, err);
 }
 
 static void configure(struct tracer *t, const struct gobin *gb,

@@ -255,3 +255,23 @@ def test_outputs_to_a_fifo_stay_fifos(tmp_path):
     assert trace.startswith(b"GMTRACE\0")
     for f in (report_fifo, trace_fifo):
         assert stat.S_ISFIFO(os.stat(f).st_mode)
+
+
+def test_go_before_register_abi_is_refused(tmp_path):
+    """A binary that says it is Go 1.16 (arguments on the stack) is not
+    traced: one line, exit 1, and the program is never started."""
+    data = open(go_build("counts", "plain"), "rb").read()
+    version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True,
+                             text=True, check=True).stdout.strip().encode()
+    assert version in data
+    old = version.replace(version.split(b".")[1], b"16", 1)
+    assert len(old) == len(version)
+    patched = tmp_path / "go116"
+    patched.write_bytes(data.replace(version, old))
+    patched.chmod(0o755)
+    p = gmt("run", "--", patched, check=False)
+    assert p.returncode == 1
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert "Go 1.17 and later" in lines[0] and old.decode() in lines[0]
+    assert p.stdout == ""
