@@ -34,29 +34,13 @@ static uint8_t pattern[PATTERN_LEN];
 static void phdr(int i, uint64_t off, uint64_t vaddr, uint64_t filesz,
 		 uint64_t memsz, uint32_t flags)
 {
-	uint8_t *p = img + 64 + i * 56;
-
-	put32(p, PT_LOAD);
-	put32(p + 4, flags);
-	put64(p + 8, off);
-	put64(p + 16, vaddr);
-	put64(p + 24, vaddr);
-	put64(p + 32, filesz);
-	put64(p + 40, memsz);
+	put_phdr(img, i, off, vaddr, filesz, memsz, flags);
 }
 
 static void shdr(int i, uint32_t name, uint32_t type, uint64_t flags,
 		 uint64_t addr, uint64_t off, uint64_t size, uint32_t link)
 {
-	uint8_t *p = img + SHOFF + i * 64;
-
-	put32(p, name);
-	put32(p + 4, type);
-	put64(p + 8, flags);
-	put64(p + 16, addr);
-	put64(p + 24, off);
-	put64(p + 32, size);
-	put32(p + 40, link);
+	put_shdr(img, SHOFF, i, name, type, flags, addr, off, size, link);
 }
 
 static void sym(int i, uint32_t name, uint64_t value, uint64_t size)

@@ -44,35 +44,15 @@ static uint8_t *data_at(uint64_t a)
 static void shdr(int i, uint32_t name, uint32_t type, uint64_t flags,
 		 uint64_t addr, uint64_t off, uint64_t size)
 {
-	uint8_t *p = img + SHOFF + i * 64;
-
-	put32(p, name);
-	put32(p + 4, type);
-	put64(p + 8, flags);
-	put64(p + 16, addr);
-	put64(p + 24, off);
-	put64(p + 32, size);
+	put_shdr(img, SHOFF, i, name, type, flags, addr, off, size, 0);
 }
 
 static void build(void)
 {
-	uint8_t *ph = img + 64;
-
 	memset(img, 0, sizeof(img));
 	elf_header(img, 2, SHOFF, NSECT, S_SHSTRTAB);
-	put32(ph, PT_LOAD);
-	put32(ph + 4, PF_R | PF_X);
-	put64(ph + 8, 0x100);
-	put64(ph + 16, TEXT);
-	put64(ph + 32, 0x100);
-	put64(ph + 40, 0x100);
-	ph += 56;
-	put32(ph, PT_LOAD);
-	put32(ph + 4, PF_R | PF_W);
-	put64(ph + 8, 0x200);
-	put64(ph + 16, 0x500200);
-	put64(ph + 32, 0x400);
-	put64(ph + 40, 0x400);
+	put_phdr(img, 0, 0x100, TEXT, 0x100, 0x100, PF_R | PF_X);
+	put_phdr(img, 1, 0x200, 0x500200, 0x400, 0x400, PF_R | PF_W);
 	memcpy(img + 0x6a0, shstr, sizeof(shstr));
 	shdr(S_TEXT, 1, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, TEXT, 0x100,
 	     0x100);

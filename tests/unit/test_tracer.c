@@ -408,12 +408,23 @@ static void test_exact_counts(void **state)
 	run_free(&r);
 }
 
+/* Adds v to the set of n distinct values (at most cap); returns the new n. */
+static int add_distinct(uint64_t *set, int n, int cap, uint64_t v)
+{
+	for (int k = 0; k < n; k++) {
+		if (set[k] == v)
+			return n;
+	}
+	assert_true(n < cap);
+	set[n] = v;
+	return n + 1;
+}
+
 /* Probes attached before the exec fire in every thread the program makes. */
 static void test_all_threads(void **state)
 {
 	struct pcln_frame frames[8];
-	uint32_t tids[8];
-	uint64_t goids[8], map = 0;
+	uint64_t tids[8], goids[8], map = 0;
 	int ntid = 0, ngoid = 0, line;
 	size_t n = 0;
 	struct run r;
@@ -428,7 +439,6 @@ static void test_all_threads(void **state)
 	for (size_t i = 0; i < r.nev; i++) {
 		const struct gmt_event *e = &r.evs[i];
 		const struct pcln_frame *f = site(&r, e->stack[0], frames);
-		int k;
 
 		if (!in_main_go(f) || f->line != line)
 			continue;
@@ -438,18 +448,8 @@ static void test_all_threads(void **state)
 		if (!map)
 			map = e->map;
 		assert_int_equal(e->map, map);
-		for (k = 0; k < ntid && tids[k] != e->tid; k++)
-			;
-		if (k == ntid) {
-			assert_true(ntid < 8);
-			tids[ntid++] = e->tid;
-		}
-		for (k = 0; k < ngoid && goids[k] != e->goid; k++)
-			;
-		if (k == ngoid) {
-			assert_true(ngoid < 8);
-			goids[ngoid++] = e->goid;
-		}
+		ntid = add_distinct(tids, ntid, 8, e->tid);
+		ngoid = add_distinct(goids, ngoid, 8, e->goid);
 	}
 	assert_int_equal(n, 4000);
 	assert_int_equal(ntid, 4);
@@ -479,17 +479,11 @@ static void test_stack_growth(void **state)
 	for (size_t i = 0; i < r.nev; i++) {
 		const struct gmt_event *e = &r.evs[i];
 		const struct pcln_frame *f = site(&r, e->stack[0], frames);
-		int k;
 
 		if (!in_main_go(f) || f->line != line)
 			continue;
 		n++;
-		for (k = 0; k < ngoid && goids[k] != e->goid; k++)
-			;
-		if (k == ngoid) {
-			assert_true(ngoid < 16);
-			goids[ngoid++] = e->goid;
-		}
+		ngoid = add_distinct(goids, ngoid, 16, e->goid);
 	}
 	assert_int_equal(n, 32000);
 	assert_int_equal(ngoid, 16);
