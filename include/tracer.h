@@ -49,6 +49,9 @@ struct tracer;
 typedef int (*tracer_event_fn)(void *ctx, const struct gmt_event *ev,
 			       const struct gmt_fatal_event *fatal);
 
+/* ops[] from a mask with bit i for op i (struct trace_meta's ops_mask). */
+void tracer_opts_set_ops(struct tracer_opts *o, uint32_t mask);
+
 int tracer_open(struct tracer **out, const struct gobin *gb,
 		const struct tracer_opts *opts, struct errbuf *err);
 /*

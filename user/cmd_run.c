@@ -284,8 +284,7 @@ static int attach(struct tracer **tr, const struct gobin *gb, pid_t pid,
 {
 	struct tracer_opts to = { .pid = pid, .ringbuf_bytes = o->ringbuf_bytes };
 
-	for (int i = 0; i < OP__COUNT; i++)
-		to.ops[i] = o->ops_mask & (1u << i);
+	tracer_opts_set_ops(&to, o->ops_mask);
 	if (tracer_open(tr, gb, &to, err))
 		return -1;
 	attached_ns = trace_now_ns();

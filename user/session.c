@@ -106,8 +106,7 @@ int session_attach(struct session *s, const struct session_opts *o)
 	uint32_t mask = o->ops_mask ? o->ops_mask : TRACE_DEFAULT_OPS;
 	size_t nslow = 0;
 
-	for (int i = 0; i < OP__COUNT; i++)
-		to.ops[i] = mask & (1u << i);
+	tracer_opts_set_ops(&to, mask);
 	if (tracer_open(&s->tr, &s->gb, &to, &s->err))
 		return -1;
 	s->t.meta.start_ns = trace_now_ns();

@@ -91,6 +91,22 @@ static int check_kernel(struct errbuf *err)
 	return 0;
 }
 
+/* The records carry enum gmt_op; probe sites and masks use enum probe_op. */
+#define SAME_OP(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME_OP(OP_ASSIGN, GMT_OP_ASSIGN) &&
+	       SAME_OP(OP_DELETE, GMT_OP_DELETE) &&
+	       SAME_OP(OP_CLEAR, GMT_OP_CLEAR) &&
+	       SAME_OP(OP_ITER_INIT, GMT_OP_ITER_INIT) &&
+	       SAME_OP(OP_ITER_NEXT, GMT_OP_ITER_NEXT) &&
+	       SAME_OP(OP_FATAL, GMT_OP_FATAL),
+	       "enum probe_op and enum gmt_op must number ops alike");
+
+void tracer_opts_set_ops(struct tracer_opts *o, uint32_t mask)
+{
+	for (int i = 0; i < OP__COUNT; i++)
+		o->ops[i] = mask & (1u << i);
+}
+
 /* Minor version of "go1.N[.M]", or -1 when the string says nothing. */
 static int go_minor(const char *v)
 {

@@ -212,8 +212,7 @@ static void start(struct run *r, const char *mode, bool hold, int *stdin_fd,
 	else
 		close(out[0]);
 	if (!base)
-		for (int i = 0; i < OP__COUNT; i++)
-			o.ops[i] = true;
+		tracer_opts_set_ops(&o, ~0u);
 	o.pid = r->pid;
 	if (tracer_open(&r->t, &gb, &o, &err)) {
 		kill(r->pid, SIGKILL);
@@ -612,8 +611,7 @@ static void test_lost_counted(void **state)
 	FILE *f;
 
 	(void)state;
-	for (int i = 0; i < OP__COUNT; i++)
-		o.ops[i] = true;
+	tracer_opts_set_ops(&o, ~0u);
 	start(&r, "counts", true, &in, &out, &o);
 	/* Its one line says the counts are done; it holds until stdin ends. */
 	f = fdopen(out, "r");
