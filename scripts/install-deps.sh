@@ -4,7 +4,7 @@
 set -e
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-golang-go libcmocka-dev python3 python3-pytest libclang-rt-14-dev binutils"
+golang-1.19-go libcmocka-dev python3 python3-pytest libclang-rt-14-dev binutils"
 
 missing=""
 for p in $PKGS; do
@@ -19,6 +19,21 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+
+# The three Go toolchains the tests build with, each by its explicit path:
+# Debian's 1.19 (bucket maps, installed above), the machine's 1.26 and
+# 1.27.3 through GOTOOLCHAIN (Swiss maps; fetched once per machine).
+GO=/usr/local/go/bin/go
+for t in /usr/lib/go-1.19/bin/go $GO; do
+	[ -x "$t" ] || { echo "install-deps: Go toolchain $t is missing" \
+		"(this machine kind ships Go 1.26 at /usr/local/go)" >&2; exit 1; }
+done
+v=$(GOTOOLCHAIN=go1.27.3 $GO version 2>&1) || true
+case "$v" in
+*go1.27.3*) ;;
+*) echo "install-deps: cannot fetch Go 1.27.3 through GOTOOLCHAIN: $v" >&2
+   exit 1 ;;
+esac
 
 # esbuild (Go 1.26, stripped, no buildinfo): a real Go binary nobody here
 # wrote, for the Swiss-map tests. npm ships it as a plain ELF.

@@ -1,8 +1,10 @@
 """Shared fixtures for the end-to-end tests.
 
 Every test here runs the real build/gomaptrace against real Go programs
-built from tests/go/<name>/ with Debian's Go toolchain, under real uprobes.
+built from tests/go/<name>/ with each of the three Go toolchains (Debian's
+1.19 for bucket maps, 1.26 and 1.27.3 for Swiss maps), under real uprobes.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -18,32 +20,100 @@ GO_OUT = os.path.join(BUILD, "gotargets")
 ESBUILD = os.path.join(ROOT, "build", "npm", "node_modules", "@esbuild",
                        "linux-x64", "bin", "esbuild")
 
-# variant -> extra `go build` flags
+# The three Go toolchains the tests use, each by its explicit path (never
+# by PATH order: Debian's golang package puts a `go` in /usr/bin too).
+# id -> (go binary, GOTOOLCHAIN, the version `go version` must print)
+GO_TOOLCHAINS = {
+    "go1.19": ("/usr/lib/go-1.19/bin/go", "local", "go1.19."),
+    "go1.26": ("/usr/local/go/bin/go", "local", "go1.26."),
+    "go1.27": ("/usr/local/go/bin/go", "go1.27.3", "go1.27.3"),
+}
+GO_VERSIONS = list(GO_TOOLCHAINS)
+SWISS_VERSIONS = ["go1.26", "go1.27"]
+
+# variant -> (extra `go build` flags, CGO_ENABLED)
 VARIANTS = {
-    "plain": [],
-    "stripped": ["-ldflags=-s -w"],
-    "pie": ["-buildmode=pie"],
-    "pie-stripped": ["-buildmode=pie", "-ldflags=-s -w"],
+    "plain": ([], "0"),
+    "stripped": (["-ldflags=-s -w"], "0"),
+    "pie": (["-buildmode=pie"], "0"),
+    "pie-stripped": (["-buildmode=pie", "-ldflags=-s -w"], "0"),
+    "race": (["-race"], "1"),
+    # cgo with the external linker: .text starts before the Go code.
+    "cgo-ext": (["-ldflags=-linkmode=external"], "1"),
+    "cgo-ext-stripped": (["-ldflags=-linkmode=external -s -w"], "1"),
 }
 
+_toolchain_version = {}
 
-def go_build(name, variant="plain", gcflags=None):
-    """Build tests/go/<name> once per variant; return the binary's path."""
-    os.makedirs(GO_OUT, exist_ok=True)
-    out = os.path.join(GO_OUT, f"{name}-{variant}")
+
+def go_env(go):
+    """(argv0, env) to run toolchain `go`; fails the test with one line
+    when that toolchain cannot be had (`make deps` installs all three)."""
+    if go not in GO_TOOLCHAINS:
+        raise AssertionError(f"unknown Go toolchain {go!r}")
+    path, toolchain, want = GO_TOOLCHAINS[go]
+    env = dict(os.environ, GOTOOLCHAIN=toolchain, GOFLAGS="-mod=mod")
+    if go not in _toolchain_version:
+        if not os.access(path, os.X_OK):
+            pytest.fail(f"Go toolchain {go} is missing ({path}): "
+                        "run `make deps`", pytrace=False)
+        p = subprocess.run([path, "version"], env=env, capture_output=True,
+                           text=True)
+        ver = p.stdout.strip()
+        if p.returncode != 0 or want not in ver:
+            pytest.fail(f"Go toolchain {go} cannot be had ({path}, "
+                        f"GOTOOLCHAIN={toolchain}): {ver or p.stderr.strip()}"
+                        " -- run `make deps`", pytrace=False)
+        _toolchain_version[go] = ver
+    return path, env
+
+
+def go_version_string(go):
+    go_env(go)
+    return _toolchain_version[go]
+
+
+def _source_digest(name):
+    """The sources of tests/go/<name> and the module file, by content."""
+    h = hashlib.sha256()
     srcdir = os.path.join(GO_SRC, name)
-    newest = max(os.path.getmtime(os.path.join(srcdir, f))
-                 for f in os.listdir(srcdir))
-    if os.path.exists(out) and os.path.getmtime(out) >= newest:
-        return out
-    cmd = ["go", "build", "-o", out + ".tmp"] + VARIANTS[variant]
+    for f in sorted(os.listdir(srcdir)) + ["../go.mod"]:
+        path = os.path.join(srcdir, f)
+        if os.path.isfile(path):
+            h.update(f.encode() + b"\0")
+            with open(path, "rb") as fh:
+                h.update(fh.read())
+    return h
+
+
+def go_build(name, variant="plain", gcflags=None, go="go1.19", ldflags=None):
+    """Build tests/go/<name> with toolchain `go`; return the binary's path.
+
+    The cache key is the toolchain's own version string, every flag and
+    the source content: no test reuses a binary built another way."""
+    path, env = go_env(go)
+    flags, cgo = VARIANTS[variant]
+    flags = list(flags)
+    if ldflags is not None:
+        flags = [f for f in flags if not f.startswith("-ldflags=")]
+        flags.append("-ldflags=" + ldflags)
     if gcflags:
-        cmd.append("-gcflags=" + gcflags)
-    cmd.append("./" + name)
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod",
-               GOTOOLCHAIN="local")
-    subprocess.run(cmd, cwd=GO_SRC, env=env, check=True)
-    os.replace(out + ".tmp", out)
+        flags.append("-gcflags=" + gcflags)
+    h = _source_digest(name)
+    h.update(repr((_toolchain_version[go], flags, cgo)).encode())
+    os.makedirs(GO_OUT, exist_ok=True)
+    out = os.path.join(GO_OUT, f"{name}-{go}-{variant}-{h.hexdigest()[:12]}")
+    if os.path.exists(out):
+        return out
+    tmp = f"{out}.tmp{os.getpid()}"
+    cmd = [path, "build", "-o", tmp] + flags + ["./" + name]
+    env["CGO_ENABLED"] = cgo
+    p = subprocess.run(cmd, cwd=GO_SRC, env=env, capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        raise AssertionError(f"{go} build of {name} ({variant}) failed:\n"
+                             f"{p.stderr}")
+    os.replace(tmp, out)
     return out
 
 
@@ -114,7 +184,4 @@ def esbuild():
 
 @pytest.fixture(scope="session")
 def go_tool():
-    go = shutil.which("go")
-    if not go:
-        pytest.fail("go is missing: run `make deps`")
-    return go
+    return go_env("go1.19")[0]
