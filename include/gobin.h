@@ -84,7 +84,8 @@ struct gobin {
 	const uint8_t *pcln_data;
 	bool pcln_owned;
 	struct pclntab *pcln;
-	uint64_t text_start;
+	uint64_t text_start;	/* runtime.text: where Go's code starts */
+	const char *text_start_source;	/* "moduledata", "symtab", ".text" */
 	char go_version[64];	/* "go1.19.8", or "" when unknown */
 	const char *go_version_source;	/* "buildinfo", "runtime.buildVersion", ... */
 	enum map_impl map_impl;

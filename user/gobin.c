@@ -613,13 +613,24 @@ static int find_probes(struct gobin *gb, struct errbuf *err)
 	return 0;
 }
 
-static uint64_t text_start(const struct gobin *gb)
+/*
+ * runtime.text: moduledata's text field first, then the symbol; .text
+ * only last, since with cgo and the external linker it starts with C code
+ * before the Go code (and Go 1.26's pclntab header no longer says).
+ */
+static uint64_t text_start(struct gobin *gb, const struct moduledata *md,
+			   bool have_md)
 {
 	const struct elf_section *text;
 	uint64_t addr;
 
+	gb->text_start_source = "moduledata";
+	if (have_md && md->text)
+		return md->text;
+	gb->text_start_source = "symtab";
 	if (elf_symbol_addr(&gb->elf, "runtime.text", &addr, NULL))
 		return addr;
+	gb->text_start_source = ".text";
 	text = elf_find_section(&gb->elf, ".text");
 	return text ? text->addr : 0;
 }
@@ -633,6 +644,8 @@ static void setup_types(struct gobin *gb, const struct moduledata *md,
 		return;
 	gotypes_init(t, &gb->elf, have_md ? md->types : 0,
 		     have_md ? md->etypes : 0, go_minor(gb->go_version));
+	if (have_md)
+		gotypes_set_typedesclen(t, md->typedesclen);
 	gb->types = t;
 }
 
@@ -686,10 +699,12 @@ static int check_truncated(const struct gobin *gb, struct errbuf *err)
 			  (unsigned long long)need, ef->size);
 }
 
-static int open_pclntab(struct gobin *gb, struct errbuf *err)
+static int open_pclntab(struct gobin *gb, struct moduledata *md,
+			bool *have_md, struct errbuf *err)
 {
 	const struct elf_section *sec;
 	struct errbuf why = { { 0 } };
+	enum pclntab_version v;
 	size_t n;
 
 	sec = pclntab_section(gb);
@@ -701,24 +716,27 @@ static int open_pclntab(struct gobin *gb, struct errbuf *err)
 	if (elf_section_bytes(&gb->elf, sec, &gb->pcln_data, &n,
 			      &gb->pcln_owned, &why))
 		return errbuf_set(err, "%s: .gopclntab: %s", gb->exe, why.msg);
-	gb->text_start = text_start(gb);
+	v = pclntab_magic_version(gb->pcln_data, n);
+	*have_md = v != PCLNTAB_UNKNOWN &&
+		   !moduledata_find(&gb->elf, sec->addr, v, md, NULL);
+	gb->text_start = text_start(gb, md, *have_md);
 	if (pclntab_parse(&gb->pcln, gb->pcln_data, n, gb->text_start, &why))
 		return errbuf_set(err, "%s: %s", gb->exe, why.msg);
+	if (*have_md)
+		pclntab_set_funcdata(gb->pcln, elf_reader, (void *)&gb->elf,
+				     md->gofunc);
 	return 0;
 }
 
 /* Everything after the ELF image is in gb->elf. */
 static int load(struct gobin *gb, struct errbuf *err)
 {
-	const struct elf_section *sec;
 	struct dwarf_facts df;
 	struct moduledata md;
-	bool have_md;
+	bool have_md = false;
 
-	if (check_machine(gb, err) || open_pclntab(gb, err))
+	if (check_machine(gb, err) || open_pclntab(gb, &md, &have_md, err))
 		return -1;
-	sec = pclntab_section(gb);
-	have_md = !moduledata_attach(gb->pcln, &gb->elf, sec->addr, &md, NULL);
 	find_go_version(gb);
 	find_map_impl(gb);
 	read_dwarf(gb, &df);
