@@ -75,6 +75,16 @@ struct map_seed {
 	enum fact_source source;	/* SRC_NONE: unknown, not read */
 };
 
+/* What one source says about the facts; has_* false: it cannot tell. */
+struct fact_set {
+	bool has_flag, has_seed, has_goid;
+	struct write_flag flag;	/* .source unused here */
+	struct map_seed seed;	/* .source unused here */
+	int32_t goid_offset;
+};
+
+#define FACT_SOURCES (SRC_TABLE + 1)
+
 struct gobin {
 	char path[4096];	/* the file opened (/proc/PID/exe or given) */
 	char exe[4096];		/* what to show the user */
@@ -93,6 +103,12 @@ struct gobin {
 	struct map_seed seed;
 	int32_t goid_offset;	/* offset of goid in runtime.g, -1 unknown */
 	enum fact_source goid_source;
+	/*
+	 * Each source's own answer, whichever was chosen above (DWARF, then
+	 * code, then the table; goid: DWARF, table, code), so that they can
+	 * be held against each other. Indexed by enum fact_source.
+	 */
+	struct fact_set by_source[FACT_SOURCES];
 	struct probe_site *probes;
 	size_t nprobes;
 	void *types;		/* private: runtime type data, see gotypes.c */

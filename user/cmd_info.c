@@ -50,8 +50,12 @@ static const char doc[] =
 	"arch; pclntab_version, the .gopclntab format as the Go release that "
 	"introduced it: \"1.16\" (Go 1.16-1.17), \"1.18\" (1.18-1.19) or "
 	"\"1.20\" (1.20 and later); map_impl (\"buckets\" or \"swiss\"); "
-	"write_flag {offset, mask, source}; goid_offset (-1 unknown) and "
-	"goid_source; pie; load_bias (with -p); probes, each {function, op, "
+	"write_flag {offset, mask, source}; seed {offset, size, source}; "
+	"goid_offset (-1 unknown) and goid_source; fact_sources: what each "
+	"source (dwarf, code, table) says on its own, {write_flag, seed, "
+	"goid_offset}, null where that source cannot tell; text_start "
+	"(runtime.text) and text_start_source (\"moduledata\", \"symtab\", "
+	"\".text\"); pie; load_bias (with -p); probes, each {function, op, "
 	"entry, probe, method, file_offset}, addresses link-time hex strings. "
 	"Sources: \"dwarf\", \"code\" (decoded from the binary's own "
 	"instructions), \"table\" (per Go version), \"none\". Methods: "
@@ -181,6 +185,50 @@ static void json_probe(struct json_writer *jw, const struct probe_site *p)
 	jw_end_object(jw);
 }
 
+/* One source's own answers; null where it cannot tell. */
+static void json_fact_set(struct json_writer *jw, const struct fact_set *fs)
+{
+	jw_start_object(jw);
+	jw_key(jw, "write_flag");
+	if (fs->has_flag) {
+		jw_start_object(jw);
+		jw_kv_uint(jw, "offset", fs->flag.offset);
+		jw_kv_uint(jw, "mask", fs->flag.mask);
+		jw_end_object(jw);
+	} else {
+		jw_null(jw);
+	}
+	jw_key(jw, "seed");
+	if (fs->has_seed) {
+		jw_start_object(jw);
+		jw_kv_uint(jw, "offset", fs->seed.offset);
+		jw_kv_uint(jw, "size", fs->seed.size);
+		jw_end_object(jw);
+	} else {
+		jw_null(jw);
+	}
+	jw_key(jw, "goid_offset");
+	if (fs->has_goid)
+		jw_int(jw, fs->goid_offset);
+	else
+		jw_null(jw);
+	jw_end_object(jw);
+}
+
+static void json_fact_sources(struct json_writer *jw, const struct gobin *gb)
+{
+	static const enum fact_source srcs[] = { SRC_DWARF, SRC_CODE,
+						 SRC_TABLE };
+
+	jw_key(jw, "fact_sources");
+	jw_start_object(jw);
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		jw_key(jw, fact_source_name(srcs[i]));
+		json_fact_set(jw, &gb->by_source[srcs[i]]);
+	}
+	jw_end_object(jw);
+}
+
 static void print_json(const struct gobin *gb, const struct type_list *tl,
 		       bool with_types)
 {
@@ -218,6 +266,9 @@ static void print_json(const struct gobin *gb, const struct type_list *tl,
 	jw_end_object(&jw);
 	jw_kv_int(&jw, "goid_offset", gb->goid_offset);
 	jw_kv_string(&jw, "goid_source", fact_source_name(gb->goid_source));
+	json_fact_sources(&jw, gb);
+	jw_kv_hex(&jw, "text_start", gb->text_start);
+	jw_kv_string(&jw, "text_start_source", gb->text_start_source);
 	jw_kv_bool(&jw, "pie", gb->elf.type == ET_DYN);
 	if (gb->pid)
 		jw_kv_hex(&jw, "load_bias", gb->load_bias);
