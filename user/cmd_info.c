@@ -29,7 +29,7 @@ static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "A running process instead of a file", 0 },
 	{ "json", OPT_JSON, NULL, 0, "Machine-readable output", 0 },
 	{ "map-types", OPT_MAP_TYPES, NULL, 0,
-	  "Also list the map types in the binary's type links", 0 },
+	  "Also list the map types in the binary's runtime type data", 0 },
 	{ 0 }
 };
 
@@ -342,6 +342,28 @@ static void print_probes(const struct gobin *gb)
 		       slow);
 }
 
+/* Does any source that can tell say something else than the one chosen? */
+static void print_disagreements(const struct gobin *gb)
+{
+	for (int i = SRC_DWARF; i < FACT_SOURCES; i++) {
+		const struct fact_set *fs = &gb->by_source[i];
+		const char *src = fact_source_name(i);
+
+		if (fs->has_flag && (fs->flag.offset != gb->flag.offset ||
+				     fs->flag.mask != gb->flag.mask))
+			printf("  note: %s says the write flag is at %u, mask "
+			       "0x%x\n", src, fs->flag.offset, fs->flag.mask);
+		if (fs->has_seed && gb->seed.source != SRC_NONE &&
+		    (fs->seed.offset != gb->seed.offset ||
+		     fs->seed.size != gb->seed.size))
+			printf("  note: %s says the hash seed is %u bytes at "
+			       "%u\n", src, fs->seed.size, fs->seed.offset);
+		if (fs->has_goid && fs->goid_offset != gb->goid_offset)
+			printf("  note: %s says goid is at runtime.g + %d\n",
+			       src, fs->goid_offset);
+	}
+}
+
 static void print_text(const struct gobin *gb, const struct type_list *tl,
 		       bool with_types)
 {
@@ -365,6 +387,8 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 	       pclntab_version_name(pclntab_get_version(gb->pcln)),
 	       pclntab_nfuncs(gb->pcln), has_symtab(gb) ? "yes" : "no",
 	       has_dwarf(gb) ? "yes" : "no");
+	printf("Text start:    0x%llx (runtime.text, from %s)\n",
+	       (unsigned long long)gb->text_start, gb->text_start_source);
 	printf("Maps:          %s\n", impl);
 	printf("Write flag:    byte at offset %u, mask 0x%x (%s)\n",
 	       gb->flag.offset, gb->flag.mask, source_words(gb->flag.source));
@@ -378,6 +402,7 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 	else
 		printf("Goroutine id:  offset unknown (no DWARF and the Go "
 		       "version is not in the table); ids will be 0\n");
+	print_disagreements(gb);
 	print_probes(gb);
 	if (with_types) {
 		printf("\nMap types (%zu):\n", tl->n);
