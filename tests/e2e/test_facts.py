@@ -156,3 +156,35 @@ def test_report_type_names(go, variant, tmp_path):
               s["frames"][0]["file"].endswith(f"/tests/go/{NAME}/main.go")]
         assert at, f"no map written at line {line}"
         assert {m["type"] for m in at} == {want}, (line, at[0]["type"])
+
+
+@pytest.mark.parametrize("go", SWISS_VERSIONS)
+def test_code_source_reads_the_code(go, tmp_path):
+    """The code source decodes the instructions themselves: a copy of the
+    stripped build whose seed load in mapassign_fast64 reads 0x10(BX)
+    instead of 0x8(BX) gives a different code answer, while the table
+    stays, and `info` says where they disagree."""
+    binary = go_build(NAME, "stripped", go=go)
+    twin = go_build(NAME, "plain", go=go)
+    path, env = go_env(go)
+    out = subprocess.run(
+        [path, "tool", "objdump", "-s", r"^runtime\.mapassign_fast64$",
+         twin], env=env, capture_output=True, text=True, check=True).stdout
+    pcs = [int(m.group(1), 16) for m in re.finditer(
+        r"\s0x([0-9a-f]+)\s+488b5b08\s+MOVQ 0x8\(BX\), BX", out)]
+    assert pcs, out
+    data = bytearray(open(binary, "rb").read())
+    for pc in pcs:      # not PIE: the text segment maps file offset 0
+        off = pc - 0x400000
+        assert data[off:off + 4] == b"\x48\x8b\x5b\x08"
+        data[off + 3] = 0x10
+    patched = tmp_path / "patched"
+    patched.write_bytes(bytes(data))
+    info = gmt_json("info", patched, "--json")
+    srcs = info["fact_sources"]
+    assert srcs["code"]["seed"] == {"offset": 16, "size": 8}
+    assert srcs["table"]["seed"] == {"offset": 8, "size": 8}
+    assert info["seed"] == {"offset": 16, "size": 8, "source": "code"}
+    text = subprocess.run([GMT, "info", str(patched)], capture_output=True,
+                          text=True, check=True).stdout
+    assert "note: table says the hash seed is 8 bytes at 8" in text
