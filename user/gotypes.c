@@ -61,9 +61,16 @@ static const uint8_t *type_at(const struct gotypes *t, uint64_t addr)
 	return elf_vaddr_ptr(t->ef, addr, TYPE_SIZE);
 }
 
+/* Only a length whose bytes are all in the file: the walk is then bounded
+ * by the file's size, whatever the header claims. */
 void gotypes_set_typedesclen(struct gotypes *t, uint64_t typedesclen)
 {
-	t->typedesclen = typedesclen <= t->etypes - t->types ? typedesclen : 0;
+	t->typedesclen = 0;
+	if (!t->types || typedesclen > t->etypes - t->types ||
+	    typedesclen > SIZE_MAX ||
+	    !elf_vaddr_ptr(t->ef, t->types, (size_t)typedesclen))
+		return;
+	t->typedesclen = typedesclen;
 }
 
 int gotypes_kind(const struct gotypes *t, uint64_t addr)

@@ -158,6 +158,10 @@ static void test_hostile(void **state)
 	gotypes_set_typedesclen(&t, ETYPES - TYPES + 8);
 	assert_int_equal(t.typedesclen, 0);
 	assert_int_equal(gotypes_typelinks(&t, see, &s, 100), -1);
+	/* Nor one past the file, even inside a huge claimed range. */
+	gotypes_init(&t, &ef, TYPES, TYPES + (1ULL << 60), 27);
+	gotypes_set_typedesclen(&t, 1ULL << 59);
+	assert_int_equal(t.typedesclen, 0);
 	elf_file_close(&ef);
 }
 
