@@ -75,6 +75,16 @@ struct map_seed {
 	enum fact_source source;	/* SRC_NONE: unknown, not read */
 };
 
+/* What one source says about the facts; has_* false: it cannot tell. */
+struct fact_set {
+	bool has_flag, has_seed, has_goid;
+	struct write_flag flag;	/* .source unused here */
+	struct map_seed seed;	/* .source unused here */
+	int32_t goid_offset;
+};
+
+#define FACT_SOURCES (SRC_TABLE + 1)
+
 struct gobin {
 	char path[4096];	/* the file opened (/proc/PID/exe or given) */
 	char exe[4096];		/* what to show the user */
@@ -84,7 +94,8 @@ struct gobin {
 	const uint8_t *pcln_data;
 	bool pcln_owned;
 	struct pclntab *pcln;
-	uint64_t text_start;
+	uint64_t text_start;	/* runtime.text: where Go's code starts */
+	const char *text_start_source;	/* "moduledata", "symtab", ".text" */
 	char go_version[64];	/* "go1.19.8", or "" when unknown */
 	const char *go_version_source;	/* "buildinfo", "runtime.buildVersion", ... */
 	enum map_impl map_impl;
@@ -92,6 +103,12 @@ struct gobin {
 	struct map_seed seed;
 	int32_t goid_offset;	/* offset of goid in runtime.g, -1 unknown */
 	enum fact_source goid_source;
+	/*
+	 * Each source's own answer, whichever was chosen above (DWARF, then
+	 * code, then the table; goid: DWARF, table, code), so that they can
+	 * be held against each other. Indexed by enum fact_source.
+	 */
+	struct fact_set by_source[FACT_SOURCES];
 	struct probe_site *probes;
 	size_t nprobes;
 	void *types;		/* private: runtime type data, see gotypes.c */

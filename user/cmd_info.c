@@ -29,7 +29,7 @@ static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "A running process instead of a file", 0 },
 	{ "json", OPT_JSON, NULL, 0, "Machine-readable output", 0 },
 	{ "map-types", OPT_MAP_TYPES, NULL, 0,
-	  "Also list the map types in the binary's type links", 0 },
+	  "Also list the map types in the binary's runtime type data", 0 },
 	{ 0 }
 };
 
@@ -50,8 +50,12 @@ static const char doc[] =
 	"arch; pclntab_version, the .gopclntab format as the Go release that "
 	"introduced it: \"1.16\" (Go 1.16-1.17), \"1.18\" (1.18-1.19) or "
 	"\"1.20\" (1.20 and later); map_impl (\"buckets\" or \"swiss\"); "
-	"write_flag {offset, mask, source}; goid_offset (-1 unknown) and "
-	"goid_source; pie; load_bias (with -p); probes, each {function, op, "
+	"write_flag {offset, mask, source}; seed {offset, size, source}; "
+	"goid_offset (-1 unknown) and goid_source; fact_sources: what each "
+	"source (dwarf, code, table) says on its own, {write_flag, seed, "
+	"goid_offset}, null where that source cannot tell; text_start "
+	"(runtime.text) and text_start_source (\"moduledata\", \"symtab\", "
+	"\".text\"); pie; load_bias (with -p); probes, each {function, op, "
 	"entry, probe, method, file_offset}, addresses link-time hex strings. "
 	"Sources: \"dwarf\", \"code\" (decoded from the binary's own "
 	"instructions), \"table\" (per Go version), \"none\". Methods: "
@@ -181,6 +185,50 @@ static void json_probe(struct json_writer *jw, const struct probe_site *p)
 	jw_end_object(jw);
 }
 
+/* One source's own answers; null where it cannot tell. */
+static void json_fact_set(struct json_writer *jw, const struct fact_set *fs)
+{
+	jw_start_object(jw);
+	jw_key(jw, "write_flag");
+	if (fs->has_flag) {
+		jw_start_object(jw);
+		jw_kv_uint(jw, "offset", fs->flag.offset);
+		jw_kv_uint(jw, "mask", fs->flag.mask);
+		jw_end_object(jw);
+	} else {
+		jw_null(jw);
+	}
+	jw_key(jw, "seed");
+	if (fs->has_seed) {
+		jw_start_object(jw);
+		jw_kv_uint(jw, "offset", fs->seed.offset);
+		jw_kv_uint(jw, "size", fs->seed.size);
+		jw_end_object(jw);
+	} else {
+		jw_null(jw);
+	}
+	jw_key(jw, "goid_offset");
+	if (fs->has_goid)
+		jw_int(jw, fs->goid_offset);
+	else
+		jw_null(jw);
+	jw_end_object(jw);
+}
+
+static void json_fact_sources(struct json_writer *jw, const struct gobin *gb)
+{
+	static const enum fact_source srcs[] = { SRC_DWARF, SRC_CODE,
+						 SRC_TABLE };
+
+	jw_key(jw, "fact_sources");
+	jw_start_object(jw);
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		jw_key(jw, fact_source_name(srcs[i]));
+		json_fact_set(jw, &gb->by_source[srcs[i]]);
+	}
+	jw_end_object(jw);
+}
+
 static void print_json(const struct gobin *gb, const struct type_list *tl,
 		       bool with_types)
 {
@@ -218,6 +266,9 @@ static void print_json(const struct gobin *gb, const struct type_list *tl,
 	jw_end_object(&jw);
 	jw_kv_int(&jw, "goid_offset", gb->goid_offset);
 	jw_kv_string(&jw, "goid_source", fact_source_name(gb->goid_source));
+	json_fact_sources(&jw, gb);
+	jw_kv_hex(&jw, "text_start", gb->text_start);
+	jw_kv_string(&jw, "text_start_source", gb->text_start_source);
 	jw_kv_bool(&jw, "pie", gb->elf.type == ET_DYN);
 	if (gb->pid)
 		jw_kv_hex(&jw, "load_bias", gb->load_bias);
@@ -291,6 +342,28 @@ static void print_probes(const struct gobin *gb)
 		       slow);
 }
 
+/* Does any source that can tell say something else than the one chosen? */
+static void print_disagreements(const struct gobin *gb)
+{
+	for (int i = SRC_DWARF; i < FACT_SOURCES; i++) {
+		const struct fact_set *fs = &gb->by_source[i];
+		const char *src = fact_source_name(i);
+
+		if (fs->has_flag && (fs->flag.offset != gb->flag.offset ||
+				     fs->flag.mask != gb->flag.mask))
+			printf("  note: %s says the write flag is at %u, mask "
+			       "0x%x\n", src, fs->flag.offset, fs->flag.mask);
+		if (fs->has_seed && gb->seed.source != SRC_NONE &&
+		    (fs->seed.offset != gb->seed.offset ||
+		     fs->seed.size != gb->seed.size))
+			printf("  note: %s says the hash seed is %u bytes at "
+			       "%u\n", src, fs->seed.size, fs->seed.offset);
+		if (fs->has_goid && fs->goid_offset != gb->goid_offset)
+			printf("  note: %s says goid is at runtime.g + %d\n",
+			       src, fs->goid_offset);
+	}
+}
+
 static void print_text(const struct gobin *gb, const struct type_list *tl,
 		       bool with_types)
 {
@@ -314,6 +387,8 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 	       pclntab_version_name(pclntab_get_version(gb->pcln)),
 	       pclntab_nfuncs(gb->pcln), has_symtab(gb) ? "yes" : "no",
 	       has_dwarf(gb) ? "yes" : "no");
+	printf("Text start:    0x%llx (runtime.text, from %s)\n",
+	       (unsigned long long)gb->text_start, gb->text_start_source);
 	printf("Maps:          %s\n", impl);
 	printf("Write flag:    byte at offset %u, mask 0x%x (%s)\n",
 	       gb->flag.offset, gb->flag.mask, source_words(gb->flag.source));
@@ -327,6 +402,7 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 	else
 		printf("Goroutine id:  offset unknown (no DWARF and the Go "
 		       "version is not in the table); ids will be 0\n");
+	print_disagreements(gb);
 	print_probes(gb);
 	if (with_types) {
 		printf("\nMap types (%zu):\n", tl->n);

@@ -141,18 +141,29 @@ def test_go119_probes(variant, twins):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_go119_facts(variant):
+    """Offsets and mask from the twin's DWARF via Go's debug/dwarf
+    (tests/go/dwarffacts), not from gomaptrace's own reader."""
+    from conftest import go_version_string
+    from test_facts import dwarf_facts
     info = gmt_json("info", go_build(NAME, variant), "--json")
+    built_by = re.search(r"\b(go1\.[0-9.]+)\b",
+                         go_version_string("go1.19")).group(1)
     unstripped = variant in UNSTRIPPED
+    flag_off, mask, seed_off, seed_size, goid = dwarf_facts(
+        go_build(NAME, TWIN[variant]))
 
-    assert info["go_version"] == go_version()
+    assert info["go_version"] == built_by
     assert info["go_version_source"] == "buildinfo"
     assert info["arch"] == "x86_64"
     assert info["pclntab_version"] == "1.18"
     assert info["pie"] == variant.startswith("pie")
     assert info["map_impl"] == "buckets"
     assert info["write_flag"] == {
-        "offset": 8, "mask": 4, "source": "dwarf" if unstripped else "code"}
-    assert info["goid_offset"] == 152
+        "offset": flag_off, "mask": mask,
+        "source": "dwarf" if unstripped else "code"}
+    assert info["seed"] == {"offset": seed_off, "size": seed_size,
+                            "source": "dwarf" if unstripped else "code"}
+    assert info["goid_offset"] == goid
     assert info["goid_source"] == ("dwarf" if unstripped else "table")
     assert info["dwarf"] == unstripped
     assert info["symtab"] == unstripped
@@ -161,10 +172,16 @@ def test_go119_facts(variant):
 
 @pytest.mark.parametrize("variant", ["plain", "pie-stripped"])
 def test_go119_map_types(variant):
-    """Type names decoded from the runtime type data (or .symtab)."""
+    """Type names decoded from the runtime type data (or .symtab): every
+    `make(map[K]V)` of the source, its own types qualified with "main."."""
+    with open(os.path.join(GO_SRC, NAME, "main.go")) as f:
+        src = f.read()
+    local = "|".join(re.findall(r"^type (\w+) ", src, re.M))
+    made = {re.sub(r"\b(%s)\b" % local, r"main.\1", t) if local else t
+            for t in re.findall(r"make\((map\[[^)]*)\)", src)}
+    assert len(made) == 3, made
     info = gmt_json("info", go_build(NAME, variant), "--json", "--map-types")
-    for t in ("map[int64]int", "map[string]int", "map[main.point]int"):
-        assert t in info["map_types"], info["map_types"]
+    assert made <= set(info["map_types"]), info["map_types"]
 
 
 def test_text_output():

@@ -634,9 +634,27 @@ static void test_real_esbuild(void **state)
 	close_real(&r);
 }
 
+/* The version from the magic alone, before a parse (moduledata needs it). */
+static void test_magic_version(void **state)
+{
+	static const uint8_t m116[8] = { 0xfa, 0xff, 0xff, 0xff, 0, 0, 1, 8 };
+	static const uint8_t m118[8] = { 0xf0, 0xff, 0xff, 0xff, 0, 0, 1, 8 };
+	static const uint8_t m120[8] = { 0xf1, 0xff, 0xff, 0xff, 0, 0, 1, 8 };
+	static const uint8_t m12[8] = { 0xfb, 0xff, 0xff, 0xff, 0, 0, 1, 8 };
+
+	(void)state;
+	assert_int_equal(pclntab_magic_version(m116, 8), PCLNTAB_116);
+	assert_int_equal(pclntab_magic_version(m118, 8), PCLNTAB_118);
+	assert_int_equal(pclntab_magic_version(m120, 8), PCLNTAB_120);
+	assert_int_equal(pclntab_magic_version(m12, 8), PCLNTAB_UNKNOWN);
+	assert_int_equal(pclntab_magic_version(m120, 7), PCLNTAB_UNKNOWN);
+	assert_int_equal(pclntab_magic_version(NULL, 0), PCLNTAB_UNKNOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_magic_version),
 		cmocka_unit_test(test_go116),
 		cmocka_unit_test(test_go118),
 		cmocka_unit_test(test_go120_text_zero),
