@@ -3,7 +3,7 @@
  * gomaptrace info: what gomaptrace knows about a Go binary or a running Go
  * process, and where each fact came from.
  */
-#include <argp.h>
+#include <getopt.h>
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "gobin.h"
 #include "gotypes.h"
 #include "json_writer.h"
+#include "trace.h"
 
 #define MAX_MAP_TYPES 100000
 
@@ -25,75 +26,82 @@ struct info_args {
 
 enum { OPT_JSON = 0x100, OPT_MAP_TYPES };
 
-static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "A running process instead of a file", 0 },
-	{ "json", OPT_JSON, NULL, 0, "Machine-readable output", 0 },
-	{ "map-types", OPT_MAP_TYPES, NULL, 0,
-	  "Also list the map types in the binary's type links", 0 },
-	{ 0 }
-};
-
-static const char doc[] =
-	"Show what gomaptrace knows about a Go binary or process: Go version, "
-	"map implementation, the runtime's write-in-progress flag, the goid "
-	"offset, and where each map function will be probed."
-	"\v"
-	"Examples:\n"
-	"  gomaptrace info ./server\n"
-	"  gomaptrace info -p 1234 --json\n"
-	"  gomaptrace info ./server --map-types\n"
-	"\n"
-	"JSON fields: go_version (null when unknown) and go_version_source "
-	"(\"buildinfo\", \"buildinfo-scan\", \"symtab\": runtime.buildVersion, "
-	"\"data-scan\": runtime.buildVersion found as a Go string header in "
-	"the data segment, \"unknown\"); "
-	"arch; pclntab_version, the .gopclntab format as the Go release that "
-	"introduced it: \"1.16\" (Go 1.16-1.17), \"1.18\" (1.18-1.19) or "
-	"\"1.20\" (1.20 and later); map_impl (\"buckets\" or \"swiss\"); "
-	"write_flag {offset, mask, source}; goid_offset (-1 unknown) and "
-	"goid_source; pie; load_bias (with -p); probes, each {function, op, "
-	"entry, probe, method, file_offset}, addresses link-time hex strings. "
-	"Sources: \"dwarf\", \"code\" (decoded from the binary's own "
-	"instructions), \"table\" (per Go version), \"none\". Methods: "
-	"\"branch\" (the jbe after the stack check, emulated by the kernel: "
-	"fast), \"entry-emulated\", \"entry-slow\" (single-stepped).";
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
+static void usage(FILE *out)
 {
-	struct info_args *a = state->input;
-	char *end;
-	long v;
-
-	switch (key) {
-	case 'p':
-		v = strtol(arg, &end, 10);
-		if (*arg == '\0' || *end != '\0' || v <= 0 || v > 0x3fffffff)
-			argp_error(state, "'%s' is not a process id", arg);
-		a->pid = (pid_t)v;
-		break;
-	case OPT_JSON:
-		a->json = true;
-		break;
-	case OPT_MAP_TYPES:
-		a->map_types = true;
-		break;
-	case ARGP_KEY_ARG:
-		if (a->binary)
-			argp_error(state, "one BINARY only");
-		a->binary = arg;
-		break;
-	case ARGP_KEY_END:
-		if (!a->binary == !a->pid)
-			argp_error(state, "give a BINARY or -p PID");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	fputs("Usage: gomaptrace info BINARY | -p PID [--json] [--map-types]\n"
+	      "\nShows what gomaptrace knows about a Go binary or process: Go "
+	      "version, map\nimplementation, the runtime's write-in-progress "
+	      "flag, the goid offset, and\nwhere each map function will be "
+	      "probed.\n\n"
+	      "  -p, --pid PID        a running process instead of a file\n"
+	      "      --json           machine-readable output\n"
+	      "      --map-types      also list the map types in the binary's "
+	      "type links\n"
+	      "  -h, --help           this text\n\n"
+	      "Examples:\n"
+	      "  gomaptrace info ./server\n"
+	      "  gomaptrace info -p 1234 --json\n"
+	      "  gomaptrace info ./server --map-types\n\n"
+	      "JSON fields: go_version (null when unknown) and "
+	      "go_version_source (\"buildinfo\",\n\"buildinfo-scan\", "
+	      "\"symtab\": runtime.buildVersion, \"data-scan\":\n"
+	      "runtime.buildVersion found as a Go string header in the data "
+	      "segment,\n\"unknown\"); arch; pclntab_version, the .gopclntab "
+	      "format as the Go release\nthat introduced it: \"1.16\" (Go "
+	      "1.16-1.17), \"1.18\" (1.18-1.19) or \"1.20\" (1.20\nand "
+	      "later); map_impl (\"buckets\" or \"swiss\"); write_flag "
+	      "{offset, mask, source};\ngoid_offset (-1 unknown) and "
+	      "goid_source; pie; load_bias (with -p); probes, each\n"
+	      "{function, op, entry, probe, method, file_offset}, addresses "
+	      "link-time hex\nstrings; op is assign, delete, clear, iterate, "
+	      "iter_next or fatal, the words\nthe reports and --ops use. "
+	      "Sources: \"dwarf\", \"code\" (decoded from the binary's\n"
+	      "own instructions), \"table\" (per Go version), \"none\". "
+	      "Methods: \"branch\" (the\njbe after the stack check, emulated "
+	      "by the kernel: fast), \"entry-emulated\",\n\"entry-slow\" "
+	      "(single-stepped).\n", out);
 }
 
-static const struct argp argp = { options, parse_opt, "BINARY | -p PID",
-				  doc, NULL, NULL, NULL };
+static int parse_args(int argc, char **argv, struct info_args *a)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "map-types", no_argument, NULL, OPT_MAP_TYPES },
+		CLI_LONGOPTS,
+		{ 0 },
+	};
+	static const struct cli_cmd cmd = { "info", ":p:h", longopts, usage };
+	int c;
+
+	optind = 1;
+	while ((c = cli_next(&cmd, argc, argv)) != CLI_DONE) {
+		switch (c) {
+		case 'p':
+			if (cli_pid("-p", optarg, &a->pid))
+				return 2;
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case OPT_MAP_TYPES:
+			a->map_types = true;
+			break;
+		case CLI_HELP:
+			return -1;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc)
+		a->binary = argv[optind++];
+	if (optind < argc)
+		return cli_error(&cmd, "one BINARY only, not '%s'",
+				 argv[optind]);
+	if (!a->binary == !a->pid)
+		return cli_error(&cmd, "give a BINARY or -p PID");
+	return 0;
+}
 
 static const char *pclntab_version_name(enum pclntab_version v)
 {
@@ -169,7 +177,7 @@ static void json_probe(struct json_writer *jw, const struct probe_site *p)
 {
 	jw_start_object(jw);
 	jw_kv_string(jw, "function", p->function);
-	jw_kv_string(jw, "op", probe_op_name(p->op));
+	jw_kv_string(jw, "op", trace_op_name(p->op));
 	jw_kv_hex(jw, "entry", p->entry);
 	jw_kv_hex(jw, "probe", p->probe);
 	jw_kv_string(jw, "method", probe_method_name(p->method));
@@ -279,7 +287,7 @@ static void print_probes(const struct gobin *gb)
 			snprintf(off, sizeof(off), "0x%llx",
 				 (unsigned long long)p->file_offset);
 		printf("  %-30s %-9s 0x%-10llx 0x%-10llx %-14s %s\n",
-		       p->function, probe_op_name(p->op),
+		       p->function, trace_op_name(p->op),
 		       (unsigned long long)p->entry,
 		       (unsigned long long)p->probe,
 		       probe_method_name(p->method), off);
@@ -341,13 +349,11 @@ int cmd_info(int argc, char **argv)
 	struct errbuf err = { { 0 } };
 	struct type_list tl = { 0 };
 	struct gobin gb;
-	char name[] = "gomaptrace info";
 	int ret;
 
-	argv[0] = name;
-	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
-		return 2;
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
 	ret = a.pid ? gobin_open_pid(&gb, a.pid, &err)
 		    : gobin_open_path(&gb, a.binary, &err);
 	if (ret)

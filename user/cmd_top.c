@@ -6,7 +6,6 @@
  * them), so memory stays flat however long it runs; overlaps are also
  * counted since the start, since one is enough to matter.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,63 +54,38 @@ static void usage(FILE *out)
 		     "  -n, --count N        stop after N refreshes\n"
 		     "      --top N          maps shown (default: what fits)\n"
 		     "      --ops LIST       operations to trace (default "
-		     "assign,delete,clear,iterate)\n");
-}
-
-static int parse_double(const char *opt, const char *s, double max,
-			double *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (errno || end == s || *end || !(*v > 0) || *v > max) {
-		fail("%s '%s': give a number above 0", opt, s);
-		return 2;
-	}
-	return 0;
-}
-
-static int parse_long(const char *opt, const char *s, long max, long *v)
-{
-	double d;
-
-	if (parse_double(opt, s, max, &d) || d != (long)d) {
-		fail("%s '%s': give a whole number from 1 to %ld", opt, s, max);
-		return 2;
-	}
-	*v = (long)d;
-	return 0;
+		     "assign,delete,clear,iterate;\n"
+		     "                       also iter_next)\n"
+		     "  -v, --verbose        libbpf's log (-vv: its debug log)"
+		     "\n  -h, --help           this text\n\n"
+		     "Examples:\n"
+		     "  gomaptrace top -p 1234\n"
+		     "  gomaptrace top -p 1234 -i 5 -n 12 --top 20 > top.log\n");
 }
 
 static int parse_opt(int c, struct top_opts *o)
 {
-	struct errbuf err;
-	long pid;
+	uint64_t v = 0;
+	int r;
 
 	switch (c) {
 	case 'p':
-		if (parse_long("-p", optarg, 1L << 30, &pid))
-			return 2;
-		o->pid = (pid_t)pid;
-		return 0;
+		return cli_pid("-p", optarg, &o->pid);
 	case 'i':
-		return parse_double("--interval", optarg, 3600, &o->interval);
+		return cli_seconds("--interval", optarg, 3600, &o->interval);
 	case 'n':
-		return parse_long("-n", optarg, 1L << 30, &o->count);
+		r = cli_uint("-n", optarg, 1, 1 << 30, &v);
+		o->count = (long)v;
+		return r;
 	case 'T':
-		return parse_long("--top", optarg, 1L << 20, &o->rows);
+		r = cli_uint("--top", optarg, 1, 1 << 20, &v);
+		o->rows = (long)v;
+		return r;
 	case 'O':
-		if (trace_ops_parse(optarg, &o->ops_mask, &err)) {
-			fail("%s", err.msg);
-			return 2;
-		}
-		return 0;
-	case 'h':
-		usage(stdout);
+		return cli_ops(optarg, &o->ops_mask);
+	case CLI_HELP:
 		return -1;
 	default:
-		usage(stderr);
 		return 2;
 	}
 }
@@ -124,21 +98,25 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{ "count", required_argument, NULL, 'n' },
 		{ "top", required_argument, NULL, 'T' },
 		{ "ops", required_argument, NULL, 'O' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_VERBOSE_LONGOPT,
+		CLI_LONGOPTS,
 		{ 0 },
 	};
+	static const struct cli_cmd cmd = { "top", ":p:i:n:hv", longopts,
+					    usage };
 	int c, r;
 
 	o->interval = 1;
 	o->ops_mask = TRACE_DEFAULT_OPS;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:n:h", longopts, NULL)) != -1)
+	while ((c = cli_next(&cmd, argc, argv)) != CLI_DONE)
 		if ((r = parse_opt(c, o)))
 			return r;
-	if (optind != argc || !o->pid) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc)
+		return cli_error(&cmd, "unexpected argument '%s'",
+				 argv[optind]);
+	if (!o->pid)
+		return cli_error(&cmd, "give the process to watch: -p PID");
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* A live tracing session on a running process (user/session.h). */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,15 +89,46 @@ static int check_not_thread(pid_t pid, struct errbuf *err)
 	return 0;
 }
 
-int session_open_binary(struct session *s, pid_t pid)
+/* What the trace says about the binary: as mapped, once it is. */
+static void session_meta_binary(struct session *s, pid_t pid)
+{
+	symcache_meta(&s->t, &s->gb);
+	s->t.meta.pid = pid;
+}
+
+static int session_init(struct session *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->pidfd = -1;
 	if (trace_init(&s->t))
 		return errbuf_set(&s->err, "out of memory");
-	if (check_not_thread(pid, &s->err))
+	return 0;
+}
+
+int session_open_binary(struct session *s, pid_t pid)
+{
+	if (session_init(s) || check_not_thread(pid, &s->err))
 		return -1;
 	return gobin_open_pid(&s->gb, pid, &s->err);
+}
+
+int session_open_path(struct session *s, const char *path)
+{
+	if (session_init(s))
+		return -1;
+	return gobin_open_path(&s->gb, path, &s->err);
+}
+
+void session_follow_pid(struct session *s, pid_t pid)
+{
+	struct gobin live;
+
+	if (s->gb.elf.type != ET_DYN || gobin_open_pid(&live, pid, NULL))
+		return;
+	gobin_close(&s->gb);
+	s->gb = live;
+	if (s->tr)
+		session_meta_binary(s, pid);
 }
 
 int session_attach(struct session *s, const struct session_opts *o)
@@ -111,7 +143,7 @@ int session_attach(struct session *s, const struct session_opts *o)
 		return -1;
 	s->t.meta.start_ns = trace_now_ns();
 	s->t.meta.wall_start_ns = trace_wall_now_ns();
-	symcache_meta(&s->t, &s->gb);
+	session_meta_binary(s, o->pid);
 	snprintf(s->t.meta.command, sizeof(s->t.meta.command), "%s",
 		 o->command ? o->command : "");
 	s->t.meta.ops_mask = mask;

@@ -34,7 +34,7 @@ COMMON_FUNCS = {
 GO119_FUNCS = {
     **COMMON_FUNCS,
     "runtime.mapclear": "clear",
-    "runtime.mapiterinit": "iter_init",
+    "runtime.mapiterinit": "iterate",
     "runtime.mapiternext": "iter_next",
     "runtime.throw": "fatal",
 }
@@ -53,7 +53,7 @@ ENTRY_POINTS = {
 
 ESBUILD_FUNCS = {
     **COMMON_FUNCS,
-    "runtime.mapIterStart": "iter_init",
+    "runtime.mapIterStart": "iterate",
     "runtime.mapIterNext": "iter_next",
 }
 

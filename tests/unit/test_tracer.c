@@ -649,7 +649,7 @@ static void test_attach_errors(void **state)
 	assert_null(t);
 	assert_non_null(strstr(err.msg, "none of the runtime functions"));
 	/* A binary that is not there: the error names the function. */
-	o.ops[OP_ASSIGN] = true;
+	o.ops[GMT_OP_ASSIGN] = true;
 	snprintf(bad.path, sizeof(bad.path), "/nonexistent/gomaptrace-test");
 	assert_int_equal(tracer_open(&t, &bad, &o, &err), -1);
 	assert_non_null(strstr(err.msg, "cannot attach a uprobe to runtime.map"));
