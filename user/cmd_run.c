@@ -249,8 +249,7 @@ static int attach_at_exec(struct session *s, const struct session_opts *so)
 		/* A signal sent before the exec: deliver it. */
 		ptrace(PTRACE_CONT, so->pid, NULL, (void *)(long)WSTOPSIG(st));
 	}
-	session_follow_pid(s, so->pid);
-	if (session_attach(s, so))
+	if (session_follow_pid(s, so->pid) || session_attach(s, so))
 		return -1;
 	if (ptrace(PTRACE_DETACH, so->pid, NULL, NULL))
 		return errbuf_set(&s->err, "cannot release the program: %s",
@@ -367,11 +366,11 @@ static pid_t start(struct session *s, const char *path, char **argv,
 	close(l.go_fd);
 	e = exec_result(l.status_fd);
 	close(l.status_fd);
-	if (!r && !e) {
-		/* A pre-exec attach of a PIE: read the bias now it is mapped. */
-		session_follow_pid(s, l.pid);
+	/* A pre-exec attach of a PIE: read the bias now it is mapped. */
+	if (!r && !e && c != 'T')
+		r = session_follow_pid(s, l.pid);
+	if (!r && !e)
 		return l.pid;
-	}
 	if (r != -2) {
 		kill(l.pid, SIGKILL);
 		waitpid(l.pid, NULL, 0);

@@ -119,16 +119,24 @@ int session_open_path(struct session *s, const char *path)
 	return gobin_open_path(&s->gb, path, &s->err);
 }
 
-void session_follow_pid(struct session *s, pid_t pid)
+int session_follow_pid(struct session *s, pid_t pid)
 {
-	struct gobin live;
+	char path[sizeof(s->gb.path)];
 
-	if (s->gb.elf.type != ET_DYN || gobin_open_pid(&live, pid, NULL))
-		return;
+	if (s->gb.elf.type != ET_DYN)
+		return 0;
+	/*
+	 * Reopened in place: a struct gobin points into itself, so it is
+	 * never copied. The file's view again if the mapping cannot be read.
+	 */
+	snprintf(path, sizeof(path), "%s", s->gb.path);
 	gobin_close(&s->gb);
-	s->gb = live;
+	if (gobin_open_pid(&s->gb, pid, NULL) &&
+	    gobin_open_path(&s->gb, path, &s->err))
+		return -1;
 	if (s->tr)
 		session_meta_binary(s, pid);
+	return 0;
 }
 
 int session_attach(struct session *s, const struct session_opts *o)

@@ -50,10 +50,11 @@ int session_attach(struct session *s, const struct session_opts *o);
 /*
  * For `run`, whose process does not exist yet: open the binary at path;
  * then, once the process has exec'd it, session_follow_pid() reads a PIE's
- * load bias from the mapping (the file's view stays if that fails).
+ * load bias from the mapping (the file's view stays if that fails). 0, or
+ * -1 with s->err set when not even the file can be read again.
  */
 int session_open_path(struct session *s, const char *path);
-void session_follow_pid(struct session *s, pid_t pid);
+int session_follow_pid(struct session *s, pid_t pid);
 /* Both of the first two. */
 int session_open(struct session *s, const struct session_opts *o);
 /*
