@@ -96,8 +96,8 @@ int cli_pid(const char *opt, const char *s, pid_t *pid)
 {
 	uint64_t v;
 
-	/* PID_MAX_LIMIT: no kernel hands out a larger process id. */
-	if (parse_digits(s, 4194304, &v) || !v)
+	/* Any pid_t: one no process has is the open's error (exit 1). */
+	if (parse_digits(s, INT32_MAX, &v) || !v)
 		return fail("%s '%s': give a process id (decimal digits)",
 			    opt, s) + 1;
 	*pid = (pid_t)v;

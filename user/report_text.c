@@ -173,8 +173,9 @@ static void text_lines(FILE *out, const struct trace *t,
 
 /*
  * A site pair as printed. Sites are told apart by PC, but two PCs on one
- * line print alike: such pairs are one line of the report, their counts
- * summed, so the reader never sees "2 x A <-> B" above "1 x A <-> B".
+ * line, or one line reached from two callers, print alike: such pairs
+ * are one line of the report, their counts summed, so the reader never
+ * sees "2 x A <-> B" above "1 x A <-> B".
  */
 struct shown_pair {
 	char a[WHERE_LEN], b[WHERE_LEN];
@@ -196,6 +197,13 @@ static void pair_text(const struct trace *t, const struct analysis *an,
 			 "the same site, in another goroutine");
 	sp->count = p->count;
 	sp->overlaps = p->overlaps;
+}
+
+/* A pair is unordered: "A <-> B" and "B <-> A" are one line. */
+static bool same_lines(const struct shown_pair *x, const struct shown_pair *y)
+{
+	return (!strcmp(x->a, y->a) && !strcmp(x->b, y->b)) ||
+	       (!strcmp(x->a, y->b) && !strcmp(x->b, y->a));
 }
 
 /* By overlaps, then count, as the analysis ranks pairs. */
@@ -225,7 +233,7 @@ static struct shown_pair *merge_pairs(const struct trace *t,
 	for (size_t i = 0; i < m->npairs; i++) {
 		pair_text(t, an, &m->pairs[i], st, &cur);
 		for (k = 0; k < *n; k++)
-			if (!strcmp(sp[k].a, cur.a) && !strcmp(sp[k].b, cur.b))
+			if (same_lines(&sp[k], &cur))
 				break;
 		if (k == *n) {
 			sp[(*n)++] = cur;
