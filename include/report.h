@@ -55,7 +55,7 @@ const char *report_format_list(void);
  * The options `run` and `report` share: add REPORT_LONGOPTS to the
  * getopt_long table and REPORT_SHORTOPTS to the short ones, and hand every
  * code the command does not know itself to report_parse_opt(): 0 taken,
- * 2 a bad value (one line said why), 1 not a report option.
+ * 2 a bad value or not a report option (one line said why).
  * REPORT_OPTS_HELP is their usage text.
  */
 struct report_args {
@@ -89,7 +89,8 @@ enum {
 	"overlaps\n"
 
 void report_args_init(struct report_args *ra);
-int report_parse_opt(int code, const char *arg, struct report_args *ra);
+/* ctx: a struct report_args (a cli_opt_fn). */
+int report_parse_opt(int code, const char *arg, void *ctx);
 
 /*
  * Write the report to path, or stdout when path is NULL or "-". A file is

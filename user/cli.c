@@ -17,6 +17,12 @@
 #include "trace.h"
 #include "tracer.h"
 
+enum {
+	CLI_DONE = -1,		/* no more options: operands from optind */
+	CLI_HELP = -2,		/* the usage was printed: exit 0 */
+	CLI_BAD = -3,		/* one line was printed: exit 2 */
+};
+
 int cli_error(const struct cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -36,20 +42,21 @@ static int usage_error(const struct cli_cmd *cmd, const char *what,
 	return CLI_BAD;
 }
 
-int cli_next(const struct cli_cmd *cmd, int argc, char **argv)
+/* The next option's code, or one of the above. */
+static int cli_next(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	char optname[3] = "-?";
 	int c;
 
 	opterr = 0;	/* our one line instead of getopt's */
-	c = getopt_long(argc, argv, cmd->shortopts, cmd->longopts, NULL);
+	/* -v, -vv: libbpf's log, for the commands that load BPF. */
+	while ((c = getopt_long(argc, argv, cmd->shortopts, cmd->longopts,
+				NULL)) == 'v')
+		tracer_set_verbosity(tracer_verbosity() + 1);
 	switch (c) {
 	case 'h':
 		cmd->usage(stdout);
 		return CLI_HELP;
-	case 'v':
-		tracer_set_verbosity(tracer_verbosity() + 1);
-		return cli_next(cmd, argc, argv);
 	case ':':
 		return usage_error(cmd, "a value is missing after",
 				   argv[optind - 1]);
@@ -62,6 +69,34 @@ int cli_next(const struct cli_cmd *cmd, int argc, char **argv)
 	default:
 		return c;
 	}
+}
+
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
+	      cli_opt_fn fn, void *ctx)
+{
+	int c, r;
+
+	optind = 1;
+	while ((c = cli_next(cmd, argc, argv)) != CLI_DONE) {
+		if (c == CLI_HELP)
+			return -1;
+		if (c == CLI_BAD)
+			return 2;
+		r = fn(c, optarg, ctx);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int cli_need_pid(const struct cli_cmd *cmd, int argc, char **argv,
+		 pid_t pid)
+{
+	if (optind != argc)
+		return cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (!pid)
+		return cli_error(cmd, "give the process: -p PID");
+	return 0;
 }
 
 /* Decimal digits only, at least one, no sign, no space, no exponent. */

@@ -37,7 +37,7 @@ static void usage(FILE *out)
 	      "      --json           machine-readable output\n"
 	      "      --map-types      also list the map types in the binary's "
 	      "type links\n"
-	      "  -h, --help           this text\n\n"
+	      CLI_HELP_HELP "\n"
 	      "Examples:\n"
 	      "  gomaptrace info ./server\n"
 	      "  gomaptrace info -p 1234 --json\n"
@@ -62,6 +62,22 @@ static void usage(FILE *out)
 	      "(single-stepped).\n", out);
 }
 
+static int parse_opt(int c, const char *arg, void *ctx)
+{
+	struct info_args *a = ctx;
+
+	switch (c) {
+	case 'p':
+		return cli_pid("-p", arg, &a->pid);
+	case OPT_JSON:
+		a->json = true;
+		return 0;
+	default:
+		a->map_types = true;
+		return 0;
+	}
+}
+
 static int parse_args(int argc, char **argv, struct info_args *a)
 {
 	static const struct option longopts[] = {
@@ -72,27 +88,10 @@ static int parse_args(int argc, char **argv, struct info_args *a)
 		{ 0 },
 	};
 	static const struct cli_cmd cmd = { "info", ":p:h", longopts, usage };
-	int c;
+	int r = cli_parse(&cmd, argc, argv, parse_opt, a);
 
-	optind = 1;
-	while ((c = cli_next(&cmd, argc, argv)) != CLI_DONE) {
-		switch (c) {
-		case 'p':
-			if (cli_pid("-p", optarg, &a->pid))
-				return 2;
-			break;
-		case OPT_JSON:
-			a->json = true;
-			break;
-		case OPT_MAP_TYPES:
-			a->map_types = true;
-			break;
-		case CLI_HELP:
-			return -1;
-		default:
-			return 2;
-		}
-	}
+	if (r)
+		return r;
 	if (optind < argc)
 		a->binary = argv[optind++];
 	if (optind < argc)

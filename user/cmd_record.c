@@ -53,37 +53,30 @@ static void usage(FILE *out)
 		     "stopped)\n"
 		     "  -o, --output FILE    default "
 		     "gomaptrace-PID-YYYYmmdd-HHMMSS.gmt\n"
-		     "      --ops LIST       operations to trace (default "
-		     "assign,delete,clear,iterate;\n"
-		     "                       also iter_next)\n"
-		     "      --ringbuf-mb N   ring buffer size, a power of two "
-		     "(default 64)\n"
-		     "  -v, --verbose        libbpf's log (-vv: its debug log)"
-		     "\n  -h, --help           this text\n\n"
+		     CLI_OPS_HELP CLI_RINGBUF_HELP CLI_VERBOSE_HELP
+		     CLI_HELP_HELP "\n"
 		     "Examples:\n"
 		     "  gomaptrace record -p 1234 -d 10 -o server.gmt\n"
 		     "  gomaptrace record -p 1234 --ops assign,delete\n"
 		     "  gomaptrace report server.gmt\n");
 }
 
-static int parse_opt(int c, struct rec_opts *o)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
+	struct rec_opts *o = ctx;
+
 	switch (c) {
 	case 'p':
-		return cli_pid("-p", optarg, &o->pid);
+		return cli_pid("-p", arg, &o->pid);
 	case 'd':
-		return cli_seconds("-d", optarg, 1e7, &o->seconds);
+		return cli_seconds("-d", arg, 1e7, &o->seconds);
 	case 'o':
-		o->out = optarg;
+		o->out = arg;
 		return 0;
 	case 'O':
-		return cli_ops(optarg, &o->ops_mask);
-	case 'R':
-		return cli_ringbuf_mb(optarg, &o->ringbuf_bytes);
-	case CLI_HELP:
-		return -1;
+		return cli_ops(arg, &o->ops_mask);
 	default:
-		return 2;
+		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
 	}
 }
 
@@ -101,19 +94,10 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 	};
 	static const struct cli_cmd cmd = { "record", ":p:d:o:hv", longopts,
 					    usage };
-	int c, r;
 
 	o->ops_mask = TRACE_DEFAULT_OPS;
-	optind = 1;
-	while ((c = cli_next(&cmd, argc, argv)) != CLI_DONE)
-		if ((r = parse_opt(c, o)))
-			return r;
-	if (optind != argc)
-		return cli_error(&cmd, "unexpected argument '%s'",
-				 argv[optind]);
-	if (!o->pid)
-		return cli_error(&cmd, "give the process to trace: -p PID");
-	return 0;
+	return cli_parse(&cmd, argc, argv, parse_opt, o) ?:
+	       cli_need_pid(&cmd, argc, argv, o->pid);
 }
 
 /* Symbolise what is new, write it, free the events written. */

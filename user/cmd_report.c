@@ -96,8 +96,9 @@ void report_args_init(struct report_args *ra)
 	ra->o.color = true;
 }
 
-int report_parse_opt(int code, const char *arg, struct report_args *ra)
+int report_parse_opt(int code, const char *arg, void *ctx)
 {
+	struct report_args *ra = ctx;
 	uint64_t n;
 
 	switch (code) {
@@ -125,7 +126,7 @@ int report_parse_opt(int code, const char *arg, struct report_args *ra)
 		ra->o.all = true;
 		return 0;
 	default:
-		return 1;
+		return 2;	/* not one of REPORT_LONGOPTS: unreachable */
 	}
 }
 
@@ -172,7 +173,7 @@ static void usage(FILE *out)
 		     "or 'run --trace'.\nIt needs no binary: the file carries "
 		     "its symbols.\n\n"
 		     REPORT_OPTS_HELP
-		     "  -h, --help           this text\n\n"
+		     CLI_HELP_HELP "\n"
 		     "Examples:\n"
 		     "  gomaptrace report server.gmt\n"
 		     "  gomaptrace report server.gmt --format json -o "
@@ -193,16 +194,12 @@ int cmd_report(int argc, char **argv)
 	struct errbuf err = { "" }, warn = { "" };
 	struct report_args ra;
 	struct trace t;
-	int c, ret;
+	int ret;
 
 	report_args_init(&ra);
-	optind = 1;
-	while ((c = cli_next(&cmd, argc, argv)) != CLI_DONE) {
-		if (c == CLI_HELP)
-			return 0;
-		if (c == CLI_BAD || report_parse_opt(c, optarg, &ra))
-			return 2;
-	}
+	ret = cli_parse(&cmd, argc, argv, report_parse_opt, &ra);
+	if (ret)
+		return ret < 0 ? 0 : ret;
 	if (optind == argc)
 		return cli_error(&cmd, "give the trace FILE to report");
 	if (optind != argc - 1)

@@ -67,13 +67,8 @@ static void usage(FILE *out)
 		     REPORT_OPTS_HELP
 		     "  -t, --trace FILE     also write a trace file for "
 		     "'gomaptrace report'\n"
-		     "      --ops LIST       operations to trace (default "
-		     "assign,delete,clear,iterate;\n"
-		     "                       also iter_next)\n"
-		     "      --ringbuf-mb N   ring buffer size, a power of two "
-		     "(default 64)\n"
-		     "  -v, --verbose        libbpf's log (-vv: its debug log)"
-		     "\n  -h, --help           this text\n\n"
+		     CLI_OPS_HELP CLI_RINGBUF_HELP CLI_VERBOSE_HELP
+		     CLI_HELP_HELP "\n"
 		     "Examples:\n"
 		     "  gomaptrace run -- ./server -port 8080\n"
 		     "  gomaptrace run -f json -o report.json -- ./batchjob\n"
@@ -82,22 +77,20 @@ static void usage(FILE *out)
 		     report_format_list());
 }
 
-static int parse_opt(int c, struct run_opts *o)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
+	struct run_opts *o = ctx;
+
 	switch (c) {
 	case 't':
-		o->trace_path = optarg;
+		o->trace_path = arg;
 		return 0;
 	case 'O':
-		return cli_ops(optarg, &o->ops_mask);
+		return cli_ops(arg, &o->ops_mask);
 	case 'R':
-		return cli_ringbuf_mb(optarg, &o->ringbuf_bytes);
-	case CLI_HELP:
-		return -1;
-	case CLI_BAD:
-		return 2;
+		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
 	default:
-		return report_parse_opt(c, optarg, &o->report) ? 2 : 0;
+		return report_parse_opt(c, arg, &o->report) ? 2 : 0;
 	}
 }
 
@@ -115,18 +108,15 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	/* '+': stop at CMD, its own options are not ours. */
 	static const struct cli_cmd cmd = { "run", "+:" REPORT_SHORTOPTS "t:hv",
 					    longopts, usage };
-	int c, r;
+	int r;
 
 	report_args_init(&o->report);
 	o->ops_mask = TRACE_DEFAULT_OPS;
-	optind = 1;
-	while ((c = cli_next(&cmd, argc, argv)) != CLI_DONE)
-		if ((r = parse_opt(c, o)))
-			return r;
-	if (optind >= argc)
+	r = cli_parse(&cmd, argc, argv, parse_opt, o);
+	if (!r && optind >= argc)
 		return cli_error(&cmd, "give the program to run: -- CMD "
 				 "[ARGS...]");
-	return 0;
+	return r;
 }
 
 /* CMD as execvp would find it, so the binary we read is the one run. */

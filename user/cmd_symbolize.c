@@ -36,7 +36,7 @@ static void usage(FILE *out)
 	      "  -p, --pid PID        symbolize run-time addresses of this "
 	      "process\n"
 	      "  -j, --json           print JSON\n"
-	      "  -h, --help           this text\n\n"
+	      CLI_HELP_HELP "\n"
 	      "Examples:\n"
 	      "  gomaptrace symbolize ./server 0x4a1b2c 0x4a1c00\n"
 	      "  gomaptrace symbolize -p 1234 0x55d0c84a1b2c --json\n\n"
@@ -74,26 +74,22 @@ static bool parse_u64(const char *s, uint64_t *v)
 	return !errno && !*end;
 }
 
+static int parse_opt(int c, const char *arg, void *ctx)
+{
+	struct sym_args *a = ctx;
+
+	if (c == 'p')
+		return cli_pid("-p", arg, &a->pid);
+	a->json = true;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct sym_args *a)
 {
-	int c;
+	int r = cli_parse(&cmd, argc, argv, parse_opt, a);
 
-	optind = 1;
-	while ((c = cli_next(&cmd, argc, argv)) != CLI_DONE) {
-		switch (c) {
-		case 'p':
-			if (cli_pid("-p", optarg, &a->pid))
-				return 2;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case CLI_HELP:
-			return -1;
-		default:
-			return 2;
-		}
-	}
+	if (r)
+		return r;
 	a->addrs = argv + optind;
 	a->naddrs = argc - optind;
 	if (!a->pid && a->naddrs > 0) {

@@ -53,40 +53,33 @@ static void usage(FILE *out)
 		     "  -i, --interval SECS  refresh period (default 1)\n"
 		     "  -n, --count N        stop after N refreshes\n"
 		     "      --top N          maps shown (default: what fits)\n"
-		     "      --ops LIST       operations to trace (default "
-		     "assign,delete,clear,iterate;\n"
-		     "                       also iter_next)\n"
-		     "  -v, --verbose        libbpf's log (-vv: its debug log)"
-		     "\n  -h, --help           this text\n\n"
+		     CLI_OPS_HELP CLI_VERBOSE_HELP CLI_HELP_HELP "\n"
 		     "Examples:\n"
 		     "  gomaptrace top -p 1234\n"
 		     "  gomaptrace top -p 1234 -i 5 -n 12 --top 20 > top.log\n");
 }
 
-static int parse_opt(int c, struct top_opts *o)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
+	struct top_opts *o = ctx;
 	uint64_t v = 0;
 	int r;
 
 	switch (c) {
 	case 'p':
-		return cli_pid("-p", optarg, &o->pid);
+		return cli_pid("-p", arg, &o->pid);
 	case 'i':
-		return cli_seconds("--interval", optarg, 3600, &o->interval);
+		return cli_seconds("--interval", arg, 3600, &o->interval);
 	case 'n':
-		r = cli_uint("-n", optarg, 1, 1 << 30, &v);
+		r = cli_uint("-n", arg, 1, 1 << 30, &v);
 		o->count = (long)v;
 		return r;
 	case 'T':
-		r = cli_uint("--top", optarg, 1, 1 << 20, &v);
+		r = cli_uint("--top", arg, 1, 1 << 20, &v);
 		o->rows = (long)v;
 		return r;
-	case 'O':
-		return cli_ops(optarg, &o->ops_mask);
-	case CLI_HELP:
-		return -1;
 	default:
-		return 2;
+		return cli_ops(arg, &o->ops_mask);
 	}
 }
 
@@ -104,20 +97,11 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 	};
 	static const struct cli_cmd cmd = { "top", ":p:i:n:hv", longopts,
 					    usage };
-	int c, r;
 
 	o->interval = 1;
 	o->ops_mask = TRACE_DEFAULT_OPS;
-	optind = 1;
-	while ((c = cli_next(&cmd, argc, argv)) != CLI_DONE)
-		if ((r = parse_opt(c, o)))
-			return r;
-	if (optind != argc)
-		return cli_error(&cmd, "unexpected argument '%s'",
-				 argv[optind]);
-	if (!o->pid)
-		return cli_error(&cmd, "give the process to watch: -p PID");
-	return 0;
+	return cli_parse(&cmd, argc, argv, parse_opt, o) ?:
+	       cli_need_pid(&cmd, argc, argv, o->pid);
 }
 
 /* ---- one refresh --------------------------------------------------------- */

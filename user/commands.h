@@ -42,14 +42,30 @@ struct cli_cmd {
 #define CLI_LONGOPTS	{ "help", no_argument, NULL, 'h' }
 #define CLI_VERBOSE_LONGOPT { "verbose", no_argument, NULL, 'v' }
 
-enum {
-	CLI_DONE = -1,		/* no more options: operands from optind */
-	CLI_HELP = -2,		/* the usage was printed: exit 0 */
-	CLI_BAD = -3,		/* one line was printed: exit 2 */
-};
+/*
+ * The whole loop: fn gets each option the command declared (with its
+ * value, or NULL) and returns 0 or the exit status 2. cli_parse() returns
+ * 0 (operands from optind), -1 (the usage was printed: exit 0) or 2.
+ */
+typedef int (*cli_opt_fn)(int code, const char *arg, void *ctx);
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
+	      cli_opt_fn fn, void *ctx);
+/* After the options of record and top: no operand, and a -p. 0 or 2. */
+int cli_need_pid(const struct cli_cmd *cmd, int argc, char **argv,
+		 pid_t pid);
 
-/* The next option's code, or one of the above. Set optind = 1 first. */
-int cli_next(const struct cli_cmd *cmd, int argc, char **argv);
+/* Usage lines the commands that trace share. */
+#define CLI_OPS_HELP \
+	"      --ops LIST       operations to trace (default " \
+	"assign,delete,clear,iterate;\n" \
+	"                       also iter_next)\n"
+#define CLI_RINGBUF_HELP \
+	"      --ringbuf-mb N   ring buffer size, a power of two (default " \
+	"64)\n"
+#define CLI_VERBOSE_HELP \
+	"  -v, --verbose        libbpf's log (-vv: its debug log)\n"
+#define CLI_HELP_HELP \
+	"  -h, --help           this text\n"
 
 /* "gomaptrace SUB: " + message + where the usage is, on stderr; returns 2. */
 __attribute__((format(printf, 2, 3)))
