@@ -188,6 +188,19 @@ static void json_probe(struct json_writer *jw, const struct probe_site *p)
 	jw_end_object(jw);
 }
 
+/* A fact about the runtime's structures: {offset, <what>, source}. */
+static void json_fact(struct json_writer *jw, const char *key,
+		      uint32_t offset, const char *what, uint32_t v,
+		      enum fact_source src)
+{
+	jw_key(jw, key);
+	jw_start_object(jw);
+	jw_kv_uint(jw, "offset", offset);
+	jw_kv_uint(jw, what, v);
+	jw_kv_string(jw, "source", fact_source_name(src));
+	jw_end_object(jw);
+}
+
 static void print_json(const struct gobin *gb, const struct type_list *tl,
 		       bool with_types)
 {
@@ -211,18 +224,10 @@ static void print_json(const struct gobin *gb, const struct type_list *tl,
 	jw_kv_bool(&jw, "symtab", has_symtab(gb));
 	jw_kv_bool(&jw, "dwarf", has_dwarf(gb));
 	jw_kv_string(&jw, "map_impl", map_impl_name(gb->map_impl));
-	jw_key(&jw, "write_flag");
-	jw_start_object(&jw);
-	jw_kv_uint(&jw, "offset", gb->flag.offset);
-	jw_kv_uint(&jw, "mask", gb->flag.mask);
-	jw_kv_string(&jw, "source", fact_source_name(gb->flag.source));
-	jw_end_object(&jw);
-	jw_key(&jw, "seed");
-	jw_start_object(&jw);
-	jw_kv_uint(&jw, "offset", gb->seed.offset);
-	jw_kv_uint(&jw, "size", gb->seed.size);
-	jw_kv_string(&jw, "source", fact_source_name(gb->seed.source));
-	jw_end_object(&jw);
+	json_fact(&jw, "write_flag", gb->flag.offset, "mask", gb->flag.mask,
+		  gb->flag.source);
+	json_fact(&jw, "seed", gb->seed.offset, "size", gb->seed.size,
+		  gb->seed.source);
 	jw_kv_int(&jw, "goid_offset", gb->goid_offset);
 	jw_kv_string(&jw, "goid_source", fact_source_name(gb->goid_source));
 	jw_kv_bool(&jw, "pie", gb->elf.type == ET_DYN);

@@ -86,10 +86,8 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "ops", required_argument, NULL, 'O' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
-		CLI_VERBOSE_LONGOPT,
-		CLI_LONGOPTS,
+		CLI_TRACE_LONGOPTS,
 		{ 0 },
 	};
 	static const struct cli_cmd cmd = { "record", ":p:d:o:hv", longopts,

@@ -40,23 +40,17 @@ static int export_with(export_fn fn, const struct trace *t,
 	return ret;
 }
 
-int report_folded(const struct trace *t, const struct report_opts *o,
-		  FILE *out, struct errbuf *err)
-{
-	return export_with(export_folded, t, o, out, err);
+/* report_folded(), report_pprof(), report_perfetto(): report.h. */
+#define EXPORT_REPORT(name)						\
+int report_##name(const struct trace *t, const struct report_opts *o,	\
+		  FILE *out, struct errbuf *err)			\
+{									\
+	return export_with(export_##name, t, o, out, err);		\
 }
 
-int report_pprof(const struct trace *t, const struct report_opts *o,
-		 FILE *out, struct errbuf *err)
-{
-	return export_with(export_pprof, t, o, out, err);
-}
-
-int report_perfetto(const struct trace *t, const struct report_opts *o,
-		    FILE *out, struct errbuf *err)
-{
-	return export_with(export_perfetto, t, o, out, err);
-}
+EXPORT_REPORT(folded)
+EXPORT_REPORT(pprof)
+EXPORT_REPORT(perfetto)
 
 static const struct report_format formats[] = {
 	{ "text", report_text, false },

@@ -98,11 +98,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "trace", required_argument, NULL, 't' },
-		{ "ops", required_argument, NULL, 'O' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
 		REPORT_LONGOPTS,
-		CLI_VERBOSE_LONGOPT,
-		CLI_LONGOPTS,
+		CLI_TRACE_LONGOPTS,
 		{ 0 },
 	};
 	/* '+': stop at CMD, its own options are not ours. */

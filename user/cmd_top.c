@@ -90,9 +90,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "top", required_argument, NULL, 'T' },
-		{ "ops", required_argument, NULL, 'O' },
-		CLI_VERBOSE_LONGOPT,
-		CLI_LONGOPTS,
+		CLI_TRACE_LONGOPTS,
 		{ 0 },
 	};
 	static const struct cli_cmd cmd = { "top", ":p:i:n:hv", longopts,

@@ -40,7 +40,11 @@ struct cli_cmd {
 };
 
 #define CLI_LONGOPTS	{ "help", no_argument, NULL, 'h' }
-#define CLI_VERBOSE_LONGOPT { "verbose", no_argument, NULL, 'v' }
+/* The commands that trace: also --ops (code 'O', cli_ops()) and -v. */
+#define CLI_TRACE_LONGOPTS \
+	{ "ops", required_argument, NULL, 'O' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	CLI_LONGOPTS
 
 /*
  * The whole loop: fn gets each option the command declared (with its
