@@ -18,7 +18,6 @@
  * status is the program's (128 + signal when it was killed).
  */
 #define _GNU_SOURCE	/* pipe2 */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

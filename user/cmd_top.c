@@ -194,7 +194,7 @@ static void header(FILE *out, const struct top *tp, const struct analysis *an,
 		(trace_now_ns() - mt->start_ns) / 1e9, secs);
 	fprintf(out, "%s map ops/s, %" PRIu64 " lost; %zu map%s, %zu written "
 		"by several goroutines\n\n", ops,
-		tp->s.unkept + (tp->s.tr ? tracer_lost(tp->s.tr) : tp->s.t.lost),
+		session_lost(&tp->s),
 		an->nmaps, an->nmaps == 1 ? "" : "s", shared);
 	fprintf(out, "%10s %7s %10s %9s  %-13s %s\n", "OPS/S", "WRITERS",
 		"HANDOFFS/S", "OVERLAPS", "VERDICT", "MAP / HOTTEST SITE");

@@ -201,13 +201,18 @@ bool session_target_gone(const struct session *s)
 	return access(path, F_OK) != 0;
 }
 
+uint64_t session_lost(const struct session *s)
+{
+	return s->tr ? tracer_lost(s->tr) + s->unkept : s->t.lost;
+}
+
 void session_detach(struct session *s)
 {
 	if (!s->tr)
 		return;
 	if (!s->t.meta.end_ns)
 		s->t.meta.end_ns = trace_now_ns();
-	s->t.lost = tracer_lost(s->tr) + s->unkept;
+	s->t.lost = session_lost(s);
 	tracer_close(s->tr);
 	s->tr = NULL;
 	s->t.complete = true;

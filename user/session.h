@@ -68,6 +68,8 @@ int session_poll(struct session *s, int timeout_ms);
 /* Drains what the ring buffer still holds; 0 or -1. */
 int session_drain(struct session *s);
 bool session_target_gone(const struct session *s);
+/* Records lost so far: the ring buffer's and ours (memory). */
+uint64_t session_lost(const struct session *s);
 /*
  * Detach (the process runs untraced again); losses noted, and the end time
  * unless the caller set it already.
