@@ -2,8 +2,8 @@
 /*
  * Trace files: a trace survives the round trip field for field; a file cut
  * at any byte loads every chunk before the cut and says so; damaged and
- * foreign files get one line. Also the model's interning and the per-map
- * summary that both basic reports use.
+ * foreign files get one line. Also the model's interning and the one
+ * name table of the operations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
