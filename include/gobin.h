@@ -6,9 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/types.h>
 
 #include "elf_file.h"
 #include "errbuf.h"
+#include "event.h"
 #include "pclntab.h"
 
 /*
@@ -33,16 +35,6 @@ enum fact_source {
 	SRC_TABLE,		/* per-version table: the last resort */
 };
 
-enum probe_op {
-	OP_ASSIGN = 0,
-	OP_DELETE,
-	OP_CLEAR,
-	OP_ITER_INIT,
-	OP_ITER_NEXT,
-	OP_FATAL,
-	OP__COUNT,
-};
-
 enum probe_method {
 	PROBE_BRANCH = 0,	/* the jbe after the stack check: emulated */
 	PROBE_ENTRY_EMULATED,	/* entry instruction the kernel emulates */
@@ -51,7 +43,7 @@ enum probe_method {
 
 struct probe_site {
 	const char *function;	/* e.g. "runtime.mapassign_faststr" */
-	enum probe_op op;
+	enum gmt_op op;
 	uint64_t entry;
 	uint64_t probe;		/* address to place the uprobe at */
 	int64_t file_offset;	/* of probe, for perf_event_open uprobes */
@@ -134,7 +126,6 @@ int gobin_frames(const struct gobin *gb, uint64_t pc,
 int gobin_type_name(const struct gobin *gb, uint64_t addr, char *buf,
 		    size_t len);
 
-const char *probe_op_name(enum probe_op op);
 const char *probe_method_name(enum probe_method m);
 const char *map_impl_name(enum map_impl m);
 const char *fact_source_name(enum fact_source s);

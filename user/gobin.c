@@ -25,28 +25,28 @@
 
 struct probe_fn {
 	const char *name;
-	enum probe_op op;
+	enum gmt_op op;
 };
 
 /* What the compiler calls for each map operation, and the fatal path. */
 static const struct probe_fn probe_fns[] = {
-	{ "runtime.mapassign", OP_ASSIGN },
-	{ "runtime.mapassign_fast32", OP_ASSIGN },
-	{ "runtime.mapassign_fast32ptr", OP_ASSIGN },
-	{ "runtime.mapassign_fast64", OP_ASSIGN },
-	{ "runtime.mapassign_fast64ptr", OP_ASSIGN },
-	{ "runtime.mapassign_faststr", OP_ASSIGN },
-	{ "runtime.mapdelete", OP_DELETE },
-	{ "runtime.mapdelete_fast32", OP_DELETE },
-	{ "runtime.mapdelete_fast64", OP_DELETE },
-	{ "runtime.mapdelete_faststr", OP_DELETE },
-	{ "runtime.mapclear", OP_CLEAR },
-	{ "runtime.mapiterinit", OP_ITER_INIT },
-	{ "runtime.mapIterStart", OP_ITER_INIT },
-	{ "runtime.mapiternext", OP_ITER_NEXT },
-	{ "runtime.mapIterNext", OP_ITER_NEXT },
-	{ "runtime.fatal", OP_FATAL },
-	{ "runtime.throw", OP_FATAL },
+	{ "runtime.mapassign", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_fast32", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_fast32ptr", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_fast64", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_fast64ptr", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_faststr", GMT_OP_ASSIGN },
+	{ "runtime.mapdelete", GMT_OP_DELETE },
+	{ "runtime.mapdelete_fast32", GMT_OP_DELETE },
+	{ "runtime.mapdelete_fast64", GMT_OP_DELETE },
+	{ "runtime.mapdelete_faststr", GMT_OP_DELETE },
+	{ "runtime.mapclear", GMT_OP_CLEAR },
+	{ "runtime.mapiterinit", GMT_OP_ITER_INIT },
+	{ "runtime.mapIterStart", GMT_OP_ITER_INIT },
+	{ "runtime.mapiternext", GMT_OP_ITER_NEXT },
+	{ "runtime.mapIterNext", GMT_OP_ITER_NEXT },
+	{ "runtime.fatal", GMT_OP_FATAL },
+	{ "runtime.throw", GMT_OP_FATAL },
 };
 
 #define NPROBE_FNS (sizeof(probe_fns) / sizeof(probe_fns[0]))
@@ -969,17 +969,6 @@ int gobin_type_name(const struct gobin *gb, uint64_t addr, char *buf,
 	if (!gb->types)
 		return -1;
 	return gotypes_name(gb->types, addr, buf, len);
-}
-
-const char *probe_op_name(enum probe_op op)
-{
-	static const char *const names[] = {
-		[OP_ASSIGN] = "assign", [OP_DELETE] = "delete",
-		[OP_CLEAR] = "clear", [OP_ITER_INIT] = "iter_init",
-		[OP_ITER_NEXT] = "iter_next", [OP_FATAL] = "fatal",
-	};
-
-	return (unsigned)op < OP__COUNT ? names[op] : "?";
 }
 
 const char *probe_method_name(enum probe_method m)

@@ -33,7 +33,7 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
 # ---- looking at the target from outside (reading only) ----------------------
 
 # The kinds of probe `record` attaches by default (not iter_next).
-RECORDED = {"assign", "delete", "clear", "iter_init", "fatal"}
+RECORDED = {"assign", "delete", "clear", "iterate", "fatal"}
 
 
 def probe_sites(pid):

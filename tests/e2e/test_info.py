@@ -12,7 +12,10 @@ import subprocess
 
 import pytest
 
-from conftest import ESBUILD, GO_OUT, GO_SRC, gmt, gmt_json, go_build
+from conftest import GO_TOOLCHAINS, ESBUILD, GO_OUT, GO_SRC, gmt, gmt_json, go_build
+
+# The analysis tools of the toolchain go_build uses by default, never PATH's.
+GO119 = GO_TOOLCHAINS["go1.19"][0]
 
 NAME = "infotest"
 VARIANTS = ["plain", "stripped", "pie", "pie-stripped"]
@@ -34,7 +37,7 @@ COMMON_FUNCS = {
 GO119_FUNCS = {
     **COMMON_FUNCS,
     "runtime.mapclear": "clear",
-    "runtime.mapiterinit": "iter_init",
+    "runtime.mapiterinit": "iterate",
     "runtime.mapiternext": "iter_next",
     "runtime.throw": "fatal",
 }
@@ -53,7 +56,7 @@ ENTRY_POINTS = {
 
 ESBUILD_FUNCS = {
     **COMMON_FUNCS,
-    "runtime.mapIterStart": "iter_init",
+    "runtime.mapIterStart": "iterate",
     "runtime.mapIterNext": "iter_next",
 }
 
@@ -61,7 +64,7 @@ GO_OBJDUMP_LINE = re.compile(r"^\s+\S*:\d+\s+0x([0-9a-f]+)\s+\S+\s+(.*)$")
 
 
 def go_version():
-    out = subprocess.run(["go", "version"], capture_output=True, text=True,
+    out = subprocess.run([GO119, "version"], capture_output=True, text=True,
                          check=True).stdout
     return re.search(r"\b(go1\.[0-9.]+)\b", out).group(1)
 
@@ -69,7 +72,7 @@ def go_version():
 def go_objdump(binary):
     """{function: [(pc, instruction)]} for the runtime's map functions."""
     out = subprocess.run(
-        ["go", "tool", "objdump", "-s",
+        [GO119, "tool", "objdump", "-s",
          r"^runtime\.(map(assign|delete|clear|iterinit|iternext)\w*|fatal|throw)$",
          binary], capture_output=True, text=True, check=True).stdout
     funcs, cur = {}, None
@@ -330,7 +333,7 @@ def test_aarch64(tmp_path):
     if not os.path.exists(out):
         env = dict(os.environ, CGO_ENABLED="0", GOARCH="arm64",
                    GOFLAGS="-mod=mod", GOTOOLCHAIN="local")
-        subprocess.run(["go", "build", "-o", out, "./" + NAME], cwd=GO_SRC,
+        subprocess.run([GO119, "build", "-o", out, "./" + NAME], cwd=GO_SRC,
                        env=env, check=True)
     assert_one_line_error(
         gmt("info", out, check=False),

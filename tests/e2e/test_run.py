@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import GMT, gmt, go_build, source_line
+from conftest import GMT, GO_TOOLCHAINS, gmt, go_build, source_line
 
 WRITERS_FILE = "counts/main.go"
 
@@ -261,7 +261,8 @@ def test_go_before_register_abi_is_refused(tmp_path):
     """A binary that says it is Go 1.16 (arguments on the stack) is not
     traced: one line, exit 1, and the program is never started."""
     data = open(go_build("counts", "plain"), "rb").read()
-    version = subprocess.run(["go", "env", "GOVERSION"], capture_output=True,
+    go = GO_TOOLCHAINS["go1.19"][0]
+    version = subprocess.run([go, "env", "GOVERSION"], capture_output=True,
                              text=True, check=True).stdout.strip().encode()
     assert version in data
     old = version.replace(version.split(b".")[1], b"16", 1)

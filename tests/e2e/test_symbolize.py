@@ -13,8 +13,11 @@ import tempfile
 
 import pytest
 
-from conftest import GMT, GO_SRC, gmt, gmt_json, go_build, go_source, \
+from conftest import GO_TOOLCHAINS, GMT, GO_SRC, gmt, gmt_json, go_build, go_source, \
     source_line
+
+# The analysis tools of the toolchain go_build uses by default, never PATH's.
+GO119 = GO_TOOLCHAINS["go1.19"][0]
 
 NAME = "symtest"
 NPCS = 1500                     # PCs compared with addr2line per variant
@@ -27,7 +30,7 @@ OBJDUMP_LINE = re.compile(r"^\s+\S*:\d+\s+0x([0-9a-f]+)\s+\S+\s+(.*)$")
 
 def objdump(binary, func=None):
     """[(pc, function, instruction)] of `go tool objdump`, in order."""
-    cmd = ["go", "tool", "objdump"]
+    cmd = [GO119, "tool", "objdump"]
     if func:
         cmd += ["-s", func]
     out = subprocess.run(cmd + [binary], capture_output=True, text=True,
@@ -47,7 +50,7 @@ def addr2line(binary, pcs, tool=None):
     """{pc: (function, "file:line")} from `go tool addr2line`, or from
     tests/go/gosymref (the same debug/gosym lookup) for PIE binaries, which
     Go 1.19's addr2line cannot read."""
-    cmd = [tool] if tool else ["go", "tool", "addr2line"]
+    cmd = [tool] if tool else [GO119, "tool", "addr2line"]
     out = subprocess.run(cmd + [binary],
                          input="".join(f"0x{pc:x}\n" for pc in pcs),
                          capture_output=True, text=True, check=True).stdout
@@ -150,7 +153,7 @@ def test_put_is_inlined(go_tool):
     """The compiler itself says put is inlined at the call site."""
     env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod",
                GOTOOLCHAIN="local")
-    p = subprocess.run(["go", "build", "-gcflags=-m", "-o", os.devnull,
+    p = subprocess.run([GO119, "build", "-gcflags=-m", "-o", os.devnull,
                         "./" + NAME], cwd=GO_SRC, env=env,
                        capture_output=True, text=True, check=True)
     call = source_line(NAME, "MARK:call")
