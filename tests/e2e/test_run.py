@@ -3,6 +3,11 @@ events, and a real program nobody here wrote (esbuild from npm).
 
 Every expected line number comes from a marker comment in the Go source;
 every expected count from what the program itself did.
+
+The exact counts run on all three toolchains. The rest (Ctrl-C, the flood,
+outputs, refusals) test the tool's own handling, the same whatever built
+the target, and stay on Go 1.19; the crash scenarios on every toolchain and
+variant are test_crash.py's.
 """
 import json
 import os
