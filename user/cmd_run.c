@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "guard.h"
 #include "report.h"
 #include "symcache.h"
 #include "trace.h"
@@ -61,6 +62,7 @@ struct run_ctx {
 
 static volatile pid_t child_pid;
 static uint64_t attached_ns;	/* when the probes went in */
+static struct guard *guard;	/* the crash guard (guard.h) */
 
 /* SIGTERM/SIGHUP to gomaptrace are meant for the program: pass them on. */
 static void forward_signal(int sig)
@@ -85,6 +87,8 @@ static void usage(FILE *out)
 		     "                       also iter_next)\n"
 		     "      --ringbuf-mb N   ring buffer size, a power of two "
 		     "(default 64)\n"
+		     "      --crash-only     probe only the fatal path: nothing "
+		     "paid until a crash\n"
 		     REPORT_OPTS_HELP, report_format_list());
 }
 
@@ -110,6 +114,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "trace", required_argument, NULL, 't' },
 		{ "ops", required_argument, NULL, 'O' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
+		{ "crash-only", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		REPORT_LONGOPTS,
 		{ 0 },
@@ -145,6 +150,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'R':
 			if (parse_ringbuf_mb(optarg, &o->ringbuf_bytes))
 				return 2;
+			break;
+		case 'C':
+			o->ops_mask = 1u << GMT_OP_FATAL;
 			break;
 		case 'h':
 			usage(stdout);
@@ -288,6 +296,10 @@ static int attach(struct tracer **tr, const struct gobin *gb, pid_t pid,
 	if (tracer_open(tr, gb, &to, err))
 		return -1;
 	attached_ns = trace_now_ns();
+	if (guard_open(&guard, *tr, gb, pid, err)) {
+		fail("warning: %s: the crash will not be frozen", err->msg);
+		err->msg[0] = '\0';
+	}
 	return 0;
 }
 
@@ -365,6 +377,7 @@ static void on_history(void *ctx, uint32_t tid, const struct gmt_history *h)
 
 static void read_histories(struct run_ctx *c)
 {
+	guard_fatal(guard, c->t);
 	c->fatal_pending = false;
 	tracer_histories(c->tr, on_history, c);
 }
@@ -535,6 +548,8 @@ int cmd_run(int argc, char **argv)
 		fail("warning: %llu records were dropped for lack of memory",
 		     (unsigned long long)c.unkept);
 	t.meta.exit_status = shell_status(st);
+	guard_close(guard, &t);
+	guard = NULL;
 	tracer_close(tr);
 	tr = NULL;
 	if (!ret)
@@ -543,6 +558,7 @@ int cmd_run(int argc, char **argv)
 	if (t.meta.exit_status || ret)
 		ret = t.meta.exit_status ? t.meta.exit_status : ret;
 out:
+	guard_close(guard, NULL);
 	tracer_close(tr);
 	trace_free(&t);
 	gobin_close(&gb);

@@ -10,6 +10,7 @@
 
 #include "analysis.h"
 #include "crash.h"
+#include "snapshot.h"
 #include "report.h"
 #include "textfmt.h"
 
@@ -312,6 +313,7 @@ int report_text(const struct trace *t, const struct report_opts *o,
 		fputc('\n', out);
 		crash_text(out, t, &an, o->color);
 	}
+	report_freeze_text(out, t);
 	text_findings(out, t, &an, o, st);
 	analysis_free(&an);
 	return 0;
