@@ -56,7 +56,9 @@ static void usage(FILE *out)
 		     "      --ops LIST       operations to trace (default "
 		     "assign,delete,clear,iterate)\n"
 		     "      --ringbuf-mb N   ring buffer size, a power of two "
-		     "(default 64)\n");
+		     "(default 64)\n"
+		     "      --crash-only     probe only the fatal path: nothing "
+		     "paid until a crash\n");
 }
 
 /* A number in (0, max]; quiet, so each option says its own one line. */
@@ -104,6 +106,9 @@ static int parse_opt(int c, struct rec_opts *o)
 				    "from 1 to 2048", optarg) + 1;
 		o->ringbuf_bytes = (uint32_t)v << 20;
 		return 0;
+	case 'C':
+		o->ops_mask = 1u << GMT_OP_FATAL;
+		return 0;
 	case 'h':
 		usage(stdout);
 		return -1;
@@ -121,6 +126,7 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "ops", required_argument, NULL, 'O' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
+		{ "crash-only", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -273,7 +279,7 @@ static int start(struct rec *r, const struct rec_opts *o, const char *path)
 {
 	struct session_opts so = { .pid = o->pid, .ops_mask = o->ops_mask,
 				   .ringbuf_bytes = o->ringbuf_bytes,
-				   .command = "record" };
+				   .command = "record", .guard = true };
 
 	if (check_output(path, &r->s.err) || session_attach(&r->s, &so))
 		return -1;
