@@ -50,7 +50,7 @@ def test_crash_only_both_sides(go, tmp_path):
              source_line("race_writes", "@writeB")}
     want_status, want_msg = untraced(exe)
     assert want_status == 2 and want_msg == FATAL
-    both, durations = 0, []
+    both, maps_known, durations = 0, 0, []
     for i in range(RUNS):
         out = tmp_path / f"r{i}.json"
         p = subprocess.run([GMT, "run", "--crash-only", "-f", "json", "-o",
@@ -73,8 +73,13 @@ def test_crash_only_both_sides(go, tmp_path):
         if other and set(user_frames(other, "race_writes")) & lines == \
                 lines - crash_lines:
             both += 1
+            # Both sides write the one map the program has.
+            if crash["map"] and other["map"]:
+                assert crash["map"] == other["map"]
+                maps_known += 1
     durations.sort()
-    print(f"\n{go}: both sides frozen in {both}/{RUNS}; freeze ms "
+    print(f"\n{go}: both sides frozen in {both}/{RUNS} (map recovered on "
+          f"both in {maps_known}); freeze ms "
           f"min {durations[0] / 1e6:.2f} median "
           f"{durations[len(durations) // 2] / 1e6:.2f} max "
           f"{durations[-1] / 1e6:.2f}")
