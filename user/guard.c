@@ -49,7 +49,6 @@ struct guard {
 	int pidfd;
 	int memfd;
 	int life_fd;		/* write end: its closing wakes the watchdog */
-	pid_t wd_pid;
 	struct bpf_link *iter;
 	uint32_t mode;		/* enum gmt_freeze_mode asked for */
 	int tracer_pid;		/* a debugger seen at attach */
@@ -170,13 +169,17 @@ static void wd_resume(volatile struct gomaptrace_bpf__bss *b, int pidfd)
  */
 __attribute__((noreturn))
 static void watchdog(int life, int rb, int pidfd,
-		     volatile struct gomaptrace_bpf__bss *b, uint64_t max_ns)
+		     volatile struct gomaptrace_bpf__bss *b, uint64_t max_ns,
+		     pid_t target)
 {
 	bool woken = false;
 	int fds[3] = { life, rb, pidfd };
+	char name[16];
 
 	setsid();
-	prctl(PR_SET_NAME, "gomaptrace-wd");
+	/* Named after its target, so that tests can find it. */
+	snprintf(name, sizeof(name), "gmtwd-%d", (int)target);
+	prctl(PR_SET_NAME, name);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -215,23 +218,34 @@ static void watchdog(int life, int rb, int pidfd,
 	_exit(0);
 }
 
+/*
+ * Forked twice, so it is not our child: `run`'s program stays our only
+ * one, and nothing of ours waits for it. The middle process only forks.
+ */
 static int start_watchdog(struct guard *g, struct errbuf *err)
 {
-	int life[2], rb = bpf_map__fd(g->skel->maps.guard_rb);
+	int life[2], rb = bpf_map__fd(g->skel->maps.guard_rb), st = 0;
+	pid_t mid;
 
 	if (pipe2(life, O_CLOEXEC))
 		return errbuf_set(err, "pipe: %s", strerror(errno));
 	fflush(NULL);
-	g->wd_pid = fork();
-	if (g->wd_pid < 0) {
-		close(life[0]);
+	mid = fork();
+	if (!mid) {
+		pid_t wd = fork();
+
+		if (!wd)
+			watchdog(life[0], rb, g->pidfd, g->skel->bss,
+				 g->max_ns, g->pid);
+		_exit(wd < 0 ? 1 : 0);
+	}
+	close(life[0]);
+	if (mid < 0 || waitpid(mid, &st, 0) != mid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st)) {
 		close(life[1]);
 		return errbuf_set(err, "cannot start the freeze watchdog: %s",
-				  strerror(errno));
+				  mid < 0 ? strerror(errno) : "fork failed");
 	}
-	if (!g->wd_pid)
-		watchdog(life[0], rb, g->pidfd, g->skel->bss, g->max_ns);
-	close(life[0]);
 	g->life_fd = life[1];
 	return 0;
 }
@@ -325,15 +339,44 @@ static bool is_map_func(const char *fn)
 	return false;
 }
 
-/* A map type descriptor of this binary: the spill slot held a real one. */
-static bool is_map_type(struct guard *g, uint64_t typ)
+/*
+ * A map type descriptor of this binary: the spill slot held a real one.
+ * Where the binary's types cannot be named (seen with Go 1.27), a pointer
+ * into its image is the most that can be checked.
+ */
+static bool is_map_type(struct guard *g, uint64_t typ, bool *named)
 {
 	char name[256];
+	uint64_t a = typ - g->gb->load_bias;
 
-	if (!typ || typ <= g->gb->load_bias)
+	*named = false;
+	if (!typ || typ <= g->gb->load_bias || (typ & 7))
 		return false;
-	return !gobin_type_name(g->gb, typ - g->gb->load_bias, name,
-				sizeof(name)) && !strncmp(name, "map[", 4);
+	if (!gobin_type_name(g->gb, a, name, sizeof(name))) {
+		*named = true;
+		return !strncmp(name, "map[", 4);
+	}
+	return elf_vaddr_ptr(&g->gb->elf, a, 8) != NULL;
+}
+
+/*
+ * The header of a map as the runtime keeps it (hdr: its first six words):
+ * hmap's B (the byte at 9) below 64; maps.Map's directory length sane and
+ * its global depth (the byte at 32) below 64. Used when the type could not
+ * be named, to tell a map from any other pointer.
+ */
+static bool plausible_map(const struct gobin *gb, const uint64_t *hdr)
+{
+	const uint8_t *b = (const uint8_t *)hdr;
+
+	if (hdr[0] > (1ULL << 48))
+		return false;	/* the entry count */
+	if (gb->map_impl == MAP_IMPL_BUCKETS)
+		return b[9] < 64;
+	if (gb->map_impl == MAP_IMPL_SWISS)
+		return (int64_t)hdr[3] >= 0 && hdr[3] <= (1u << 24) &&
+		       b[32] < 64 && (hdr[3] || hdr[2]);
+	return false;
 }
 
 /*
@@ -347,6 +390,7 @@ static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f)
 {
 	uint64_t s[2], it[2], hdr[6];
 	const char *fn = f->function;
+	bool named;
 
 	if (!f->cfa || !mem_read(g, f->cfa, s, sizeof(s)))
 		return 0;
@@ -363,8 +407,10 @@ static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f)
 		s[0] = s[1];
 		s[1] = x;
 	}
-	if (!s[1] || (s[1] & 7) || !is_map_type(g, s[0]) ||
+	if (!s[1] || (s[1] & 7) || !is_map_type(g, s[0], &named) ||
 	    !mem_read(g, s[1], hdr, sizeof(hdr)))
+		return 0;
+	if (!named && !plausible_map(g->gb, hdr))
 		return 0;
 	return s[1];
 }
@@ -591,8 +637,6 @@ void guard_close(struct guard *g, struct trace *t)
 	}
 	if (g->life_fd >= 0)
 		close(g->life_fd);
-	if (g->wd_pid > 0)
-		waitpid(g->wd_pid, NULL, 0);
 	bpf_link__destroy(g->iter);
 	if (g->pidfd >= 0)
 		close(g->pidfd);

@@ -99,16 +99,29 @@ def start_target(exe, prefix=()):
     return p, int(kids[0])
 
 
-def wait_guarded(rec):
-    """Until record's watchdog exists: the guard is armed just after."""
-    for _ in range(2000):
-        with open(f"/proc/{rec.pid}/task/{rec.pid}/children") as f:
-            if f.read().split():
-                time.sleep(0.2)
-                return
+def watchdog_of(pid):
+    """The pid of the guard's watchdog for target pid (comm gmtwd-PID)."""
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and open(f"/proc/{d}/comm").read().strip() == \
+                    f"gmtwd-{pid}":
+                return int(d)
+        except OSError:
+            pass
+    return None
+
+
+def wait_guarded(rec, pid):
+    """Until record's watchdog for pid exists: the guard is armed just
+    after it starts."""
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if watchdog_of(pid):
+            time.sleep(0.2)
+            return
         if rec.poll() is not None:
             pytest.fail(f"record exited early: {rec.stderr.read()}")
-        time.sleep(0.005)
+        time.sleep(0.01)
     pytest.fail("record never started its watchdog")
 
 
@@ -142,7 +155,7 @@ def test_sigkill_inside_the_freeze(go, tmp_path):
     rec = record(pid, tmp_path / "t.gmt",
                  {"GOMAPTRACE_TEST_HOLD_FREEZE_MS": "5000",
                   "GOMAPTRACE_FREEZE_MAX_MS": "60000"})
-    wait_guarded(rec)
+    wait_guarded(rec, pid)
     app.stdin.write("go\n")
     app.stdin.flush()
     deadline = time.monotonic() + 20
@@ -158,6 +171,15 @@ def test_sigkill_inside_the_freeze(go, tmp_path):
           "ms after gomaptrace's SIGKILL")
     assert rc == 2
     assert app.stderr.read().splitlines()[0] == FATAL
+    wait_gone(pid)
+
+
+def wait_gone(pid):
+    """The watchdog of pid ends with its target."""
+    end = time.monotonic() + 10
+    while watchdog_of(pid):
+        assert time.monotonic() < end, "the watchdog outlived its target"
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("go", GO_VERSIONS)
@@ -167,7 +189,7 @@ def test_watchdog_bounds_the_freeze(go, tmp_path):
     out = tmp_path / "t.gmt"
     rec = record(pid, out, {"GOMAPTRACE_TEST_HOLD_FREEZE_MS": "3000",
                             "GOMAPTRACE_FREEZE_MAX_MS": "100"})
-    wait_guarded(rec)
+    wait_guarded(rec, pid)
     t0 = time.monotonic()
     app.stdin.write("go\n")
     app.stdin.flush()
@@ -189,8 +211,7 @@ def test_not_crashing_never_stopped(tmp_path):
     pid = None
     for _ in range(1000):
         kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
-        kids = [k for k in kids
-                if open(f"/proc/{k}/comm").read().strip() != "gomaptrace-wd"]
+        assert len(kids) <= 1, kids   # the watchdog is not run's child
         if kids:
             pid = int(kids[0])
             break
@@ -220,7 +241,7 @@ def test_debugger_not_frozen(go, tmp_path):
     assert int(tracer[0].split()[1]) == app.pid
     out = tmp_path / "t.gmt"
     rec = record(pid, out)
-    wait_guarded(rec)
+    wait_guarded(rec, pid)
     app.stdin.write("go\n")
     app.stdin.flush()
     seen = set()
@@ -237,3 +258,39 @@ def test_debugger_not_frozen(go, tmp_path):
     assert rep["freeze"]["threads"] == []
     text = gmt("report", out).stdout
     assert "not frozen: under a debugger" in text
+
+
+def crash_with_core(exe, cwd, traced):
+    """GOTRACEBACK=crash, cores allowed: (signal, core dumped, message)."""
+    import resource
+
+    def allow_core():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY,
+                                                  resource.RLIM_INFINITY))
+    app = subprocess.Popen([exe], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, cwd=cwd, preexec_fn=allow_core,
+                           env={**os.environ, "GOTRACEBACK": "crash"})
+    assert app.stdout.readline().strip() == "ready"
+    rec = None
+    if traced:
+        rec = record(app.pid, cwd / "t.gmt")
+        wait_guarded(rec, app.pid)
+    app.stdin.write("go\n")
+    app.stdin.flush()
+    _, st = os.waitpid(app.pid, 0)
+    msg = app.stderr.read().splitlines()[0]
+    if rec:
+        rec.wait(timeout=30)
+        rep = json.loads(gmt("report", "-f", "json", cwd / "t.gmt").stdout)
+        assert rep["freeze"]["status"] == "frozen", rep["freeze"]
+    return os.WIFSIGNALED(st) and os.WTERMSIG(st), os.WCOREDUMP(st), msg
+
+
+def test_core_dump_as_untraced(tmp_path):
+    exe = go_build("race_stdin", go="go1.19")
+    (tmp_path / "u").mkdir()
+    (tmp_path / "t").mkdir()
+    want = crash_with_core(exe, tmp_path / "u", False)
+    assert want[0] == signal.SIGABRT and want[2] == FATAL
+    assert crash_with_core(exe, tmp_path / "t", True) == want
