@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dwarf.h"
 #include "gomaptrace.skel.h"
 #include "guard.h"
 #include "snapshot.h"
@@ -42,7 +43,14 @@
 #define MAX_THREADS	4096
 #define TASK_STOPPED_BIT	0x4	/* __TASK_STOPPED in task->__state */
 
+/* Where the runtime keeps what the unwinder needs to leave g0 (DWARF). */
+struct rt_layout {
+	bool ok;
+	uint64_t g_m, g_sched, m_g0, m_curg, buf_sp, buf_pc, buf_bp;
+};
+
 struct guard {
+	struct rt_layout rt;
 	struct gomaptrace_bpf *skel;
 	const struct gobin *gb;
 	pid_t pid;
@@ -252,6 +260,72 @@ static int start_watchdog(struct guard *g, struct errbuf *err)
 
 /* ---- opening ---- */
 
+static void section(const struct elf_file *ef, const char *name,
+		    const uint8_t **p, size_t *n, bool *owned)
+{
+	const struct elf_section *sec = elf_find_section(ef, name);
+
+	*p = NULL;
+	*n = 0;
+	*owned = false;
+	if (sec && elf_section_bytes(ef, sec, p, n, owned, NULL)) {
+		*p = NULL;
+		*n = 0;
+		*owned = false;
+	}
+}
+
+/*
+ * g.m, g.sched, m.g0, m.curg and gobuf's sp, pc, bp from the binary's
+ * DWARF, read at attach (never during a freeze). A stripped binary has
+ * none: its threads on g0 are unwound no further than g0's stack.
+ */
+static void read_layout(const struct gobin *gb, struct rt_layout *l)
+{
+	static const char *const names[] = {
+		".debug_info", ".debug_abbrev", ".debug_str",
+		".debug_line_str", ".debug_str_offsets",
+	};
+	struct dwarf_member_query q[] = {
+		{ "runtime.g", "m", false, 0 },
+		{ "runtime.g", "sched", false, 0 },
+		{ "runtime.m", "g0", false, 0 },
+		{ "runtime.m", "curg", false, 0 },
+		{ "runtime.gobuf", "sp", false, 0 },
+		{ "runtime.gobuf", "pc", false, 0 },
+		{ "runtime.gobuf", "bp", false, 0 },
+	};
+	const uint8_t *p[5];
+	size_t n[5];
+	bool owned[5];
+	struct dwarf_sections d;
+	int nq = sizeof(q) / sizeof(q[0]);
+
+	memset(l, 0, sizeof(*l));
+	if (!elf_find_section(&gb->elf, ".debug_info"))
+		return;
+	for (int i = 0; i < 5; i++)
+		section(&gb->elf, names[i], &p[i], &n[i], &owned[i]);
+	d = (struct dwarf_sections){ p[0], n[0], p[1], n[1], p[2], n[2],
+				     p[3], n[3], p[4], n[4] };
+	if (dwarf_member_offsets(&d, q, nq, NULL) == nq) {
+		l->ok = true;
+		for (int i = 0; i < nq; i++)
+			if (q[i].offset > 4096)
+				l->ok = false;
+		l->g_m = q[0].offset;
+		l->g_sched = q[1].offset;
+		l->m_g0 = q[2].offset;
+		l->m_curg = q[3].offset;
+		l->buf_sp = q[4].offset;
+		l->buf_pc = q[5].offset;
+		l->buf_bp = q[6].offset;
+	}
+	for (int i = 0; i < 5; i++)
+		if (owned[i])
+			free((void *)p[i]);
+}
+
 int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
 	       pid_t pid, struct errbuf *err)
 {
@@ -271,6 +345,7 @@ int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
 	*out = g;
 	if (g->mode == GMT_FREEZE_OFF || !g->skel->bss)
 		return 0;
+	read_layout(gb, &g->rt);
 	g->pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (g->pidfd < 0)
 		return errbuf_set(err, "cannot guard process %d: pidfd_open: "
@@ -289,13 +364,47 @@ int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
 
 /* ---- the snapshot ---- */
 
-static bool mem_read(void *ctx, uint64_t addr, void *buf, size_t len)
+static bool mem_read(struct guard *g, uint64_t addr, void *buf, size_t len)
 {
-	struct guard *g = ctx;
-
 	if (addr > (uint64_t)INT64_MAX - len)
 		return false;
 	return pread(g->memfd, buf, len, (off_t)addr) == (ssize_t)len;
+}
+
+/* The unwinder's view of one thread. */
+struct tctx {
+	struct guard *g;
+	uint64_t r14;
+};
+
+static bool tctx_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return mem_read(((struct tctx *)ctx)->g, addr, buf, len);
+}
+
+static bool rd64(struct guard *g, uint64_t addr, uint64_t *v)
+{
+	return mem_read(g, addr, v, sizeof(*v));
+}
+
+/*
+ * On g0 (R14 is its m's g0) with a goroutine switched away from (m.curg):
+ * that goroutine's saved SP, PC and BP, where systemstack left them.
+ */
+static bool to_curg(void *ctx, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+{
+	struct tctx *x = ctx;
+	struct guard *g = x->g;
+	const struct rt_layout *l = &g->rt;
+	uint64_t m, g0, curg, sched;
+
+	if (!l->ok || !x->r14 || !rd64(g, x->r14 + l->g_m, &m) || !m ||
+	    !rd64(g, m + l->m_g0, &g0) || g0 != x->r14 ||
+	    !rd64(g, m + l->m_curg, &curg) || !curg || curg == g0)
+		return false;
+	sched = curg + l->g_sched;
+	return rd64(g, sched + l->buf_pc, pc) && rd64(g, sched + l->buf_sp, sp) &&
+	       rd64(g, sched + l->buf_bp, bp);
 }
 
 /* Every thread's registers; *all_stopped when each was stopped. */
@@ -462,6 +571,7 @@ static void snap_one(struct guard *g, struct trace *t,
 		     struct snap_thread *st)
 {
 	struct unwind_frame fr[SNAP_MAX_PCS];
+	struct tctx x = { g, r->r14 };
 	bool fp = false;
 	int n;
 
@@ -474,8 +584,8 @@ static void snap_one(struct guard *g, struct trace *t,
 	if (r->state & TASK_STOPPED_BIT)
 		st->flags |= SNAP_T_STOPPED;
 	goroutine(g, st, r->r14);
-	n = unwind_stack(g->gb, mem_read, g, r->ip, r->sp, r->bp, fr,
-			 SNAP_MAX_PCS, &fp);
+	n = unwind_stack_sw(g->gb, tctx_read, to_curg, &x, r->ip, r->sp, r->bp,
+			    fr, SNAP_MAX_PCS, &fp);
 	if (fp)
 		st->flags |= SNAP_T_FP;
 	for (int i = 0; i < n; i++)

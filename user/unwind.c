@@ -71,11 +71,35 @@ static int step_fp(unwind_read_fn read, void *ctx, struct cursor *c)
 	return 0;
 }
 
+/* Once per stack: the goroutine below g0's systemstack frame. */
+static bool switch_stacks(unwind_switch_fn sw, void *ctx, struct cursor *c,
+			  const char *fn, bool *switched)
+{
+	uint64_t pc, sp, bp;
+
+	if (!sw || *switched || !fn || strcmp(fn, "runtime.systemstack") ||
+	    !sw(ctx, &pc, &sp, &bp) || !pc)
+		return false;
+	*switched = true;
+	c->pc = pc;
+	c->sp = sp;
+	c->bp = bp;
+	return true;
+}
+
 int unwind_stack(const struct gobin *gb, unwind_read_fn read, void *ctx,
 		 uint64_t ip, uint64_t sp, uint64_t bp,
 		 struct unwind_frame *out, int max, bool *fp)
 {
+	return unwind_stack_sw(gb, read, NULL, ctx, ip, sp, bp, out, max, fp);
+}
+
+int unwind_stack_sw(const struct gobin *gb, unwind_read_fn read,
+		    unwind_switch_fn sw, void *ctx, uint64_t ip, uint64_t sp,
+		    uint64_t bp, struct unwind_frame *out, int max, bool *fp)
+{
 	struct cursor c = { ip, sp, bp, true };
+	bool switched = false;
 	int n = 0;
 
 	*fp = false;
@@ -95,6 +119,11 @@ int unwind_stack(const struct gobin *gb, unwind_read_fn read, void *ctx,
 		    (uint32_t)delta <= MAX_FRAME) {
 			out[n].cfa = c.sp + (uint64_t)delta + 8;
 			n++;
+			if (switch_stacks(sw, ctx, &c, f->name, &switched)) {
+				/* Another stack: no ordering with this one. */
+				c.innermost = false;
+				continue;
+			}
 			if (f->name && is_top(f->name))
 				break;
 			r = step_pcsp(gb, read, ctx, &c, delta);

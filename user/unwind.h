@@ -28,11 +28,24 @@ struct unwind_frame {
 };
 
 /*
+ * At runtime.systemstack on the scheduler's stack (g0), where the g0 stack
+ * ends: the goroutine that switched there (m.curg) and its saved registers
+ * (g.sched), as the runtime's unwinder continues. Returns false when there
+ * is no such goroutine or its state cannot be read. May be NULL.
+ */
+typedef bool (*unwind_switch_fn)(void *ctx, uint64_t *pc, uint64_t *sp,
+				 uint64_t *bp);
+
+/*
  * Up to max frames of the thread at (ip, sp, bp), innermost first.
  * *fp is set when some frame came from frame pointers.
  */
 int unwind_stack(const struct gobin *gb, unwind_read_fn read, void *ctx,
 		 uint64_t ip, uint64_t sp, uint64_t bp,
 		 struct unwind_frame *out, int max, bool *fp);
+/* The same, switching stacks at runtime.systemstack through sw. */
+int unwind_stack_sw(const struct gobin *gb, unwind_read_fn read,
+		    unwind_switch_fn sw, void *ctx, uint64_t ip, uint64_t sp,
+		    uint64_t bp, struct unwind_frame *out, int max, bool *fp);
 
 #endif
