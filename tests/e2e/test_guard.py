@@ -86,6 +86,43 @@ def test_crash_only_both_sides(go, tmp_path):
     assert both >= 8, f"the other writer was caught in {both}/{RUNS} runs"
 
 
+# The other scenarios: (program, its two racing statements).
+SCENARIOS = {
+    "delete": ("race_delete", "@write", "@delete"),
+    "range": ("race_range", "@write", "@range"),
+    "read": ("race_read", "@write", "@read"),
+}
+
+
+@pytest.mark.parametrize("go", GO_VERSIONS)
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_crash_only_scenarios(scenario, go, tmp_path):
+    """Each side's statement in the snapshot: the crashing thread's and a
+    frozen thread's inside a map function. The runtime names one side."""
+    name, ma, mb = SCENARIOS[scenario]
+    exe = go_build(name, go=go)
+    lines = {source_line(name, ma), source_line(name, mb)}
+    want_status, want_msg = untraced(exe)
+    assert want_status == 2 and want_msg.startswith("fatal error: ")
+    both = 0
+    for i in range(RUNS):
+        out = tmp_path / f"r{i}.json"
+        p = subprocess.run([GMT, "run", "--crash-only", "-f", "json", "-o",
+                            str(out), "--", exe], capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode == want_status, p.stderr
+        assert p.stderr.splitlines()[0] == want_msg
+        report = json.loads(out.read_text())
+        crash, other = frozen_sides(report, name)
+        crash_lines = set(user_frames(crash, name)) & lines
+        assert len(crash_lines) == 1, crash["frames"]
+        if other and set(user_frames(other, name)) & lines == \
+                lines - crash_lines:
+            both += 1
+    print(f"\n{scenario} {go}: both sides frozen in {both}/{RUNS}")
+    assert both >= 8, f"the other side was caught in {both}/{RUNS} runs"
+
+
 def start_target(exe, prefix=()):
     """race_stdin, waiting for its go-ahead; returns (Popen, Go pid)."""
     p = subprocess.Popen([*prefix, exe], stdin=subprocess.PIPE,
