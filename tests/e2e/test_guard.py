@@ -254,8 +254,11 @@ def test_not_crashing_never_stopped(tmp_path):
             break
         time.sleep(0.005)
     assert pid, "the program never started"
-    # run holds it in its exec stop ('t') until the probes are in.
-    while "t" in states(pid):
+    # run holds it in its exec stop ('t') until the probes are in; the
+    # timing file is created by its main(), after it was let go.
+    end = time.monotonic() + 60
+    while not (tmp_path / "timing").exists():
+        assert time.monotonic() < end, "the program never ran its main"
         time.sleep(0.001)
     seen, polls, end = set(), 0, time.monotonic() + 5
     while time.monotonic() < end:
