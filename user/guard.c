@@ -566,15 +566,58 @@ static void goroutine(struct guard *g, struct snap_thread *st, uint64_t r14)
 		st->flags |= SNAP_T_ON_G;
 }
 
+/*
+ * A thread the stop caught at a signal handler's first instruction (a
+ * thread-directed signal such as the scheduler's SIGURG is delivered
+ * before the process-wide SIGSTOP): its own state is the one the kernel
+ * saved in the signal frame, rt_sigframe { pretcode; ucontext }, whose
+ * uc_mcontext (40 bytes into the ucontext) is struct sigcontext: r8..r15,
+ * rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip.
+ */
+#define SIGFRAME_MCONTEXT	(8 + 40)
+enum { SC_R14 = 6, SC_RBP = 10, SC_RBX = 11, SC_RAX = 13, SC_RSP = 15,
+       SC_RIP = 16, SC_WORDS };
+
+static bool at_signal_handler(const struct gobin *gb, uint64_t ip)
+{
+	const struct pcln_func *f;
+
+	if (!gb->pcln || ip <= gb->load_bias)
+		return false;
+	f = pclntab_find_pc(gb->pcln, ip - gb->load_bias);
+	return f && f->entry == ip - gb->load_bias && f->name &&
+	       (!strcmp(f->name, "runtime.sigtramp") ||
+		!strcmp(f->name, "runtime.cgoSigtramp"));
+}
+
+static void from_signal_frame(struct guard *g, struct gmt_thread_regs *r)
+{
+	uint64_t sc[SC_WORDS];
+
+	if (!at_signal_handler(g->gb, r->ip) ||
+	    !mem_read(g, r->sp + SIGFRAME_MCONTEXT, sc, sizeof(sc)) ||
+	    !sc[SC_RIP])
+		return;
+	r->ip = sc[SC_RIP];
+	r->sp = sc[SC_RSP];
+	r->bp = sc[SC_RBP];
+	r->r14 = sc[SC_R14];
+	r->ax = sc[SC_RAX];
+	r->bx = sc[SC_RBX];
+}
+
 static void snap_one(struct guard *g, struct trace *t,
-		     const struct gmt_thread_regs *r, uint32_t crash_tid,
+		     const struct gmt_thread_regs *regs, uint32_t crash_tid,
 		     struct snap_thread *st)
 {
 	struct unwind_frame fr[SNAP_MAX_PCS];
-	struct tctx x = { g, r->r14 };
+	struct gmt_thread_regs rs = *regs, *r = &rs;
+	struct tctx x;
 	bool fp = false;
 	int n;
 
+	from_signal_frame(g, r);
+	x = (struct tctx){ g, r->r14 };
 	memset(st, 0, sizeof(*st));
 	st->tid = r->tid;
 	st->ip = r->ip;
