@@ -10,7 +10,7 @@
 #include "tracer.h"
 
 /*
- * The crash guard: at a map fatal (or any fatal, GOMAPTRACE_FREEZE=all) the
+ * The crash guard: at a fatal error (every one, or map errors only) the
  * BPF side stops the whole process with SIGSTOP before the runtime prints
  * anything; the guard then reads every thread's registers (a BPF task
  * iterator), unwinds each stack (unwind.h), notes which threads are inside
@@ -28,19 +28,19 @@
  * A target under a debugger (TracerPid != 0 at attach, or task->ptrace at
  * the fatal, checked by the BPF side) is not frozen; the snapshot says so.
  *
- * Environment: GOMAPTRACE_FREEZE=off|map|all (default map);
- * GOMAPTRACE_FREEZE_MAX_MS; GOMAPTRACE_TEST_HOLD_FREEZE_MS (tests only:
+ * Environment: GOMAPTRACE_FREEZE_MAX_MS; GOMAPTRACE_TEST_HOLD_FREEZE_MS (tests only:
  * stay inside the freeze that long, so a test can kill us there).
  */
 struct guard;
 
 /*
- * Arms the guard on process pid, traced by tr. Returns 0 with *out set
- * (freezing may still be off: a debugger, GOMAPTRACE_FREEZE=off), or -1
+ * Arms the guard on process pid, traced by tr, freezing at the fatals
+ * mode (GMT_FREEZE_*) names. Returns 0 with *out set (freezing may still
+ * be off: a debugger, GMT_FREEZE_OFF), or -1
  * with err set when the watchdog cannot be started (then nothing is armed).
  */
 int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
-	       pid_t pid, struct errbuf *err);
+	       pid_t pid, uint32_t mode, struct errbuf *err);
 /*
  * Call after a fatal record was added to t: when the BPF side froze the
  * process, takes the snapshot, resumes it, adds it to t (t->freezes).

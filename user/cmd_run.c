@@ -42,6 +42,7 @@
 extern char **environ;
 
 struct run_opts {
+	uint32_t freeze;	/* GMT_FREEZE_* */
 	const char *trace_path;
 	struct report_args report;
 	uint32_t ops_mask;
@@ -67,8 +68,7 @@ static void usage(FILE *out)
 		     "  -t, --trace FILE     also write a trace file for "
 		     "'gomaptrace report'\n"
 		     CLI_OPS_HELP CLI_RINGBUF_HELP
-		     "      --crash-only     probe only the fatal path: nothing "
-		     "paid until a crash\n"
+		     CLI_GUARD_HELP
 		     CLI_VERBOSE_HELP
 		     CLI_HELP_HELP "\n"
 		     "Examples:\n"
@@ -94,6 +94,8 @@ static int parse_opt(int c, const char *arg, void *ctx)
 	case 'C':
 		o->ops_mask = 1u << GMT_OP_FATAL;
 		return 0;
+	case 'F':
+		return cli_freeze(arg, &o->freeze);
 	default:
 		return report_parse_opt(c, arg, &o->report) ? 2 : 0;
 	}
@@ -104,7 +106,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	static const struct option longopts[] = {
 		{ "trace", required_argument, NULL, 't' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
-		{ "crash-only", no_argument, NULL, 'C' },
+		CLI_GUARD_LONGOPTS,
 		REPORT_LONGOPTS,
 		CLI_TRACE_LONGOPTS,
 		{ 0 },
@@ -116,6 +118,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 
 	report_args_init(&o->report);
 	o->ops_mask = TRACE_DEFAULT_OPS;
+	o->freeze = GMT_FREEZE_ALL;
 	r = cli_parse(&cmd, argc, argv, parse_opt, o);
 	if (!r && optind >= argc)
 		return cli_error(&cmd, "give the program to run: -- CMD "
@@ -343,7 +346,8 @@ static pid_t start(struct session *s, const char *path, char **argv,
 {
 	struct session_opts so = { .ops_mask = o->ops_mask,
 				   .ringbuf_bytes = o->ringbuf_bytes,
-				   .command = "run", .guard = true };
+				   .command = "run", .guard = true,
+				   .freeze = o->freeze };
 	struct launch l = { 0 };
 	char c = 0;
 	int r, e;

@@ -82,17 +82,6 @@ static long env_long(const char *name, long def)
 	return *end || v < 0 ? def : v;
 }
 
-static uint32_t env_mode(void)
-{
-	const char *s = getenv("GOMAPTRACE_FREEZE");
-
-	if (!s || !strcmp(s, "map"))
-		return GMT_FREEZE_MAP;
-	if (!strcmp(s, "all"))
-		return GMT_FREEZE_ALL;
-	return GMT_FREEZE_OFF;
-}
-
 /* TracerPid of pid; ourselves (run's exec stop) is no debugger. */
 static int tracer_pid(pid_t pid)
 {
@@ -327,7 +316,7 @@ static void read_layout(const struct gobin *gb, struct rt_layout *l)
 }
 
 int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
-	       pid_t pid, struct errbuf *err)
+	       pid_t pid, uint32_t mode, struct errbuf *err)
 {
 	struct guard *g = calloc(1, sizeof(*g));
 
@@ -338,7 +327,7 @@ int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
 	g->gb = gb;
 	g->pid = pid;
 	g->memfd = g->life_fd = g->pidfd = -1;
-	g->mode = env_mode();
+	g->mode = mode;
 	g->max_ns = env_long("GOMAPTRACE_FREEZE_MAX_MS", DEFAULT_MAX_MS) *
 		    1000000ULL;
 	g->tracer_pid = tracer_pid(pid);

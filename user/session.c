@@ -159,7 +159,8 @@ int session_attach(struct session *s, const struct session_opts *o)
 	s->t.meta.nprobes = tracer_nattached(s->tr, &nslow);
 	s->t.meta.nslow = nslow;
 	s->pidfd = syscall(SYS_pidfd_open, o->pid, 0);
-	if (o->guard && guard_open(&s->guard, s->tr, &s->gb, o->pid, &s->err))
+	if (o->guard && guard_open(&s->guard, s->tr, &s->gb, o->pid,
+				  o->freeze, &s->err))
 		fprintf(stderr, "gomaptrace: warning: %s: the crash will not "
 			"be frozen\n", s->err.msg);
 	s->err.msg[0] = '\0';

@@ -38,7 +38,8 @@ struct session_opts {
 	uint32_t ops_mask;	/* 1 << enum gmt_op; 0: TRACE_DEFAULT_OPS */
 	uint32_t ringbuf_bytes;	/* 0: the tracer's default */
 	const char *command;	/* trace meta: "run", "record", "top" */
-	bool guard;		/* freeze at a map fatal (guard.h) */
+	bool guard;		/* arm the crash guard (guard.h) */
+	uint32_t freeze;	/* its GMT_FREEZE_* mode */
 };
 
 /*

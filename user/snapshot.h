@@ -30,7 +30,7 @@ enum snap_status {
 	SNAP_NOT_FROZEN_MODE = 3,	/* not a map error (freeze mode map) */
 	SNAP_NOT_FROZEN_FAILED = 4,	/* the stop or the snapshot failed */
 	SNAP_RELEASED_EARLY = 5,	/* the watchdog resumed it first */
-	SNAP_DISABLED = 6,		/* GOMAPTRACE_FREEZE=off */
+	SNAP_DISABLED = 6,		/* --freeze off */
 };
 
 /* snap_thread.flags */

@@ -334,3 +334,49 @@ def test_core_dump_as_untraced(tmp_path):
     want = crash_with_core(exe, tmp_path / "u", False)
     assert want[0] == signal.SIGABRT and want[2] == FATAL
     assert crash_with_core(exe, tmp_path / "t", True) == want
+
+
+DEADLOCK = "fatal error: all goroutines are asleep - deadlock!"
+
+
+@pytest.mark.parametrize("freeze,status", [
+    (None, "frozen"), ("all", "frozen"), ("map", "not_map_error"),
+    ("off", "disabled")])
+@pytest.mark.parametrize("go", GO_VERSIONS)
+def test_other_fatal_errors(go, freeze, status, tmp_path):
+    """A fatal error that is not a map error (a deadlock): --freeze all,
+    the default, stops the process there too and records what every
+    thread was doing; map and off do not stop it. Exit status and message
+    as untraced either way."""
+    exe = go_build("deadlock", go=go)
+    want_status, want_msg = untraced(exe)
+    assert (want_status, want_msg) == (2, DEADLOCK)
+    out = tmp_path / "r.json"
+    args = ["--freeze", freeze] if freeze else []
+    p = subprocess.run([GMT, "run", "--crash-only", *args, "-f", "json",
+                        "-o", str(out), "--", exe], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == want_status, p.stderr
+    assert p.stderr.splitlines()[0] == want_msg
+    fr = json.loads(out.read_text())["freeze"]
+    assert fr["status"] == status, fr
+    assert fr["mode"] == (freeze or "all")
+    assert fr["message"] == DEADLOCK.removeprefix("fatal error: ")
+    if status != "frozen":
+        return
+    crash = [t for t in fr["threads"] if t["crashing"]]
+    assert len(crash) == 1
+    # The runtime finds the deadlock on the thread that parks last; the
+    # blocked statement belongs to a goroutine on no thread. What the
+    # freeze must give: the crashing thread's own stack, in the runtime.
+    assert crash[0]["frames"], crash[0]
+    assert any(f["function"] in ("runtime.fatal", "runtime.throw")
+               for f in crash[0]["frames"]), crash[0]["frames"]
+
+
+def test_freeze_usage_error():
+    p = subprocess.run([GMT, "run", "--freeze", "sometimes", "--", "true"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr == "gomaptrace: --freeze 'sometimes': give all, map " \
+        "or off\n"
