@@ -6,14 +6,16 @@ the name it writes first) pointing at a file that holds "precious": the
 file still holds "precious" afterwards and gomaptrace exits non-zero with
 one line saying it found a symbolic link there.
 """
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 
 import pytest
 
-from conftest import GMT, gmt, go_build
+from conftest import GMT, GO_SRC, gmt, go_build, source_line
 
 PRECIOUS = "precious"
 
@@ -150,3 +152,101 @@ def test_report_over_regular_and_fifo(sticky_dir, trace_file):
     finally:
         os.close(rd)
     assert sorted(os.listdir(sticky_dir)) == ["fifo", "report.txt"]
+
+
+# ---- names that carry terminal escapes ---------------------------------------
+
+EVIL = b"\x1b[2J\n"
+SHOWN = r"\x1b[2J\n"            # how the text output must show it
+MARKERS = {"function": b"ZQZQZ", "file": b"XQXQX", "type": b"YQYQY"}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """tests/go/hostile built with Go 1.19, its function, file and map key
+    type names patched: each marker (same length) becomes ESC[2J and a
+    newline wherever it occurs (.gopclntab's name and file tables, the
+    type name strings, .symtab)."""
+    with open(go_build("hostile"), "rb") as f:
+        data = f.read()
+    for what, marker in MARKERS.items():
+        assert data.count(marker) >= 1, f"{what} marker not in the binary"
+        data = data.replace(marker, EVIL)
+    exe = tmp_path_factory.mktemp("hostile") / "hostile"
+    exe.write_bytes(data)
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def no_raw_controls(text):
+    bad = [c for c in text if (ord(c) < 0x20 and c != "\n") or
+           0x7f <= ord(c) < 0xa0]
+    assert bad == [], f"raw control characters in the output: {bad!r}"
+
+
+def test_escaped_names_text(hostile):
+    line = source_line("hostile", "// WRITE", "evilfileXQXQX.go")
+    p = gmt("run", "--", hostile, check=False, timeout=120)
+    assert p.returncode == 2, p.stderr      # the runtime's fatal error
+    no_raw_controls(p.stdout)
+    fn = f"main.evilFn{SHOWN}"
+    file = f"evilfile{SHOWN}.go"
+    typ = f"map[main.evilTy{SHOWN}]int"
+    # The site line and the map header, each whole on its own line.
+    site = re.compile(r"^ +[0-9,]+ assign +" +
+                      re.escape(f"{fn} (hostile/{file}:{line})") + "$")
+    header = re.compile(r"^1\. " + re.escape(typ) + r" at 0x[0-9a-f]+$")
+    lines = p.stdout.splitlines()
+    assert any(site.match(ln) for ln in lines), p.stdout
+    assert any(header.match(ln) for ln in lines), p.stdout
+    assert f"  on {typ} at 0x" in p.stdout
+    # The crash section's frames: function, then the full path.
+    assert f"      {fn}  " in p.stdout and f"/tests/go/hostile/{file}:{line}" \
+        in p.stdout
+    # No line starts with what followed a newline in a name.
+    assert not any(ln.startswith(("]int", " (hostile", ".go:"))
+                   for ln in p.stdout.splitlines())
+
+
+def test_escaped_names_folded(hostile):
+    p = gmt("run", "-f", "folded", "--", hostile, check=False, timeout=120)
+    assert p.returncode == 2, p.stderr
+    no_raw_controls(p.stdout)
+    lines = p.stdout.splitlines()
+    assert lines, p.stdout
+    for ln in lines:
+        stack, count = ln.rsplit(" ", 1)
+        assert " " not in stack and count.isdigit(), ln
+    assert any(ln.split(" ")[0].endswith(f";main.evilFn{SHOWN}")
+               for ln in lines), p.stdout
+
+
+def test_escaped_names_json(hostile):
+    p = gmt("run", "-f", "json", "--", hostile, check=False, timeout=120)
+    assert p.returncode == 2, p.stderr
+    p.stdout.encode("utf-8")              # valid UTF-8 all through
+    r = json.loads(p.stdout)
+    evil = EVIL.decode()
+    (m,) = [m for m in r["maps"] if m["type"] == f"map[main.evilTy{evil}]int"]
+    fr = m["sites"][0]["frames"][0]
+    assert fr["function"] == f"main.evilFn{evil}"
+    assert fr["file"].endswith(f"/tests/go/hostile/evilfile{evil}.go")
+    assert fr["line"] == source_line("hostile", "// WRITE",
+                                     "evilfileXQXQX.go")
+
+
+def test_escaped_names_symbolize(hostile):
+    r = json.loads(gmt("run", "-f", "json", "--", hostile, check=False,
+                       timeout=120).stdout)
+    pc = r["maps"][0]["sites"][0]["pc"]
+    p = gmt("symbolize", hostile, pc)
+    no_raw_controls(p.stdout)
+    line = source_line("hostile", "// WRITE", "evilfileXQXQX.go")
+    assert p.stdout.splitlines() == [
+        f"{pc} main.evilFn{SHOWN} {GO_SRC}/hostile/evilfile{SHOWN}.go:{line}"]
+
+
+def test_escaped_names_info(hostile):
+    p = gmt("info", hostile, "--map-types")
+    no_raw_controls(p.stdout)
+    assert f"  map[main.evilTy{SHOWN}]int" in p.stdout.splitlines()
