@@ -994,6 +994,15 @@ static int load_chunks(struct loader *l, const uint8_t *data, size_t size,
 			break;
 		off += used;
 	}
+	/*
+	 * A cut or a bad checksum is what a killed recording leaves: report
+	 * what came before. A chunk whose checksum holds but whose counts,
+	 * lengths or indexes do not fit was written that way: refuse it.
+	 */
+	if (res == CHUNK_MALFORMED)
+		return errbuf_set(err, "%s: the chunk at byte %zu is malformed "
+				  "(a count, length or index that does not "
+				  "fit): not reporting it", l->name, off);
 	if (!l->have_meta)
 		return errbuf_set(err, "%s %s before its first chunk ended: "
 				  "nothing to report", l->name,
