@@ -250,3 +250,213 @@ def test_escaped_names_info(hostile):
     p = gmt("info", hostile, "--map-types")
     no_raw_controls(p.stdout)
     assert f"  map[main.evilTy{SHOWN}]int" in p.stdout.splitlines()
+
+
+# ---- hostile inputs: one line, non-zero, in 2 s and 256 MB -------------------
+
+LIMIT_AS = 256 << 20
+
+
+def sanitized():
+    """ASan reserves terabytes of address space: under `make test
+    SANITIZE=1` the memory cap cannot apply, the time limit still does."""
+    with open(GMT, "rb") as f:
+        return b"AddressSanitizer" in f.read()
+
+
+def limited(*args):
+    """gomaptrace under `ulimit -v 262144` and a 2 s timeout."""
+    import resource
+
+    def cap():
+        if not sanitized():
+            resource.setrlimit(resource.RLIMIT_AS, (LIMIT_AS, LIMIT_AS))
+    try:
+        return subprocess.run([GMT, *map(str, args)], capture_output=True,
+                              text=True, timeout=2, preexec_fn=cap)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"gomaptrace {' '.join(map(str, args))} ran past 2 s",
+                    pytrace=False)
+
+
+def assert_one_line(p, *want):
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode != 0 and p.returncode < 128, (p.returncode, p.stderr)
+    assert len(lines) == 1 and lines[0].startswith("gomaptrace: "), p.stderr
+    for w in want:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+def uv(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7f | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def string(s):
+    return uv(len(s)) + s
+
+
+def chunk(ctype, payload, raw_len=None):
+    import struct
+    import zlib
+    comp = zlib.compress(payload)
+    return struct.pack("<IIII", ctype, len(payload) if raw_len is None
+                       else raw_len, len(comp), zlib.crc32(comp)) + comp
+
+
+def trace_bytes(*chunks):
+    """A version 1 trace: header, a good meta chunk, one stack (id 0),
+    then the chunks given."""
+    import struct
+    meta = (string(b"run") + uv(4242) + string(b"/srv/app") +
+            string(b"go1.19.8") + string(b"buckets") +
+            b"".join(uv(v) for v in (1, 1, 1, 0x1f, 1, 1)))
+    stacks = uv(0) + uv(1) + uv(0) + uv(1) + uv(0x401000)
+    return (b"GMTRACE\0" + struct.pack("<II", 1, 0) + chunk(1, meta) +
+            chunk(2, stacks) + b"".join(chunks))
+
+
+def event(stack):
+    return b"".join(uv(v) for v in (2, 7, 1, 2, 2, 1, 0, stack))
+
+
+LYING_TRACES = {
+    # 2^31 events claimed in a few bytes.
+    "event-count": chunk(5, uv(1 << 31) + uv(0) + uv(1) + event(0)),
+    # 2^31 symbols, each a pc and frames.
+    "symbol-count": chunk(3, uv(1 << 31) + uv(0) + uv(0x401000)),
+    # A function name that claims 4 GiB.
+    "string-length": chunk(3, uv(1) + uv(0) + uv(0x401000) + uv(1) +
+                           uv(0xffffffff) + b"main.f"),
+    # An event whose stack id is past the one stack stored.
+    "stack-index": chunk(5, uv(1) + uv(0) + uv(1) + event(1 << 40)),
+    # A chunk header claiming 4 GiB of payload.
+    "raw-length": chunk(5, uv(1) + uv(0) + uv(1) + event(0), 0xffffffff),
+}
+
+
+@pytest.mark.parametrize("lie", sorted(LYING_TRACES))
+def test_lying_trace(tmp_path, lie):
+    good = trace_bytes()
+    path = tmp_path / f"{lie}.gmt"
+    path.write_bytes(good + LYING_TRACES[lie])
+    p = limited("report", path)
+    assert_one_line(p, f"{path}: the chunk at byte {len(good)} is "
+                    "malformed")
+    assert p.stdout == ""
+
+
+# ---- hostile binaries ---------------------------------------------------------
+
+def elf_sections(data):
+    import struct
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    secs = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+            for i in range(shnum)]
+    names = secs[shstrndx][4]
+
+    def name(off):
+        return data[names + off:data.index(b"\0", names + off)].decode()
+    # name -> (vaddr, file offset, size)
+    return {name(s[0]): (s[3], s[4], s[5]) for s in secs}
+
+
+def elf_symbol(data, want):
+    import struct
+    secs = elf_sections(data)
+    _, symoff, symsize = secs[".symtab"]
+    _, stroff, _ = secs[".strtab"]
+    for off in range(symoff, symoff + symsize, 24):
+        n, = struct.unpack_from("<I", data, off)
+        if data[stroff + n:data.index(b"\0", stroff + n)] == want:
+            return struct.unpack_from("<Q", data, off + 8)[0]
+    raise AssertionError(f"{want!r} not in .symtab")
+
+
+def vaddr_to_offset(data, addr):
+    for vaddr, off, size in elf_sections(data).values():
+        if vaddr and vaddr <= addr < vaddr + size:
+            return off + addr - vaddr
+    raise AssertionError(f"0x{addr:x} in no section")
+
+
+@pytest.fixture(scope="module")
+def hostile_plain():
+    with open(go_build("hostile"), "rb") as f:
+        return f.read()
+
+
+def map_type(data, name):
+    """The address of the type descriptor named `name`: the typelinks
+    (offsets from runtime.types, "type.*") whose rtype.str (offset 40)
+    is the name's offset; names are flag byte, varint length, bytes, with
+    a '*' in front (tflagExtraStar)."""
+    import struct
+    types = elf_symbol(data, b"type.*")
+    enc = b"*" + name
+    at = data.index(bytes([len(enc)]) + enc) - 1     # the flag byte
+    nameoff = None
+    for vaddr, off, size in elf_sections(data).values():
+        if vaddr and off <= at < off + size:
+            nameoff = vaddr + at - off - types
+    tl_vaddr, tl_off, tl_size = elf_sections(data)[".typelink"]
+    for i in range(0, tl_size, 4):
+        t, = struct.unpack_from("<i", data, tl_off + i)
+        toff = vaddr_to_offset(data, types + t)
+        if struct.unpack_from("<i", data, toff + 40)[0] == nameoff:
+            return types + t
+    raise AssertionError(f"no type descriptor named {name!r}")
+
+
+def write_exe(tmp_path, name, data):
+    exe = tmp_path / name
+    exe.write_bytes(data)
+    exe.chmod(0o755)
+    return exe
+
+
+def test_pclntab_claims_2_31_functions(tmp_path, hostile_plain):
+    import struct
+    data = bytearray(hostile_plain)
+    _, off, _ = elf_sections(data)[".gopclntab"]
+    struct.pack_into("<Q", data, off + 8, 1 << 31)
+    exe = write_exe(tmp_path, "nfunc", data)
+    for args in (("info", exe), ("symbolize", exe, "0x401000")):
+        assert_one_line(limited(*args), "corrupt .gopclntab (2147483648 "
+                        "functions)")
+
+
+def test_map_type_whose_key_is_itself(tmp_path, hostile_plain):
+    """The map type's key and elem pointers (Go 1.19 maptype: after the
+    48-byte rtype) point back at the map type: a bounded answer."""
+    import struct
+    data = bytearray(hostile_plain)
+    addr = map_type(data, b"map[main.evilTyYQYQY]int")
+    off = vaddr_to_offset(data, addr)
+    struct.pack_into("<QQ", data, off + 48, addr, addr)
+    exe = write_exe(tmp_path, "selftype", data)
+    p = limited("info", exe, "--map-types")
+    assert p.returncode == 0, p.stderr
+    assert "  map[main.evilTyYQYQY]int" in p.stdout.splitlines()
+
+
+def test_names_not_utf8(tmp_path, hostile_plain):
+    bad = b"\xff\xc3(\xed\xa0"          # stray byte, cut pair, surrogate
+    data = hostile_plain.replace(b"ZQZQZ", bad)
+    exe = write_exe(tmp_path, "notutf8", data)
+    addr = elf_symbol(data, b"main.evilFn" + bad)
+    p = limited("symbolize", exe, hex(addr))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(
+        f"{hex(addr)} main.evilFn\\xff\\xc3(\\xed\\xa0 "), p.stdout
+    p = limited("symbolize", "--json", exe, hex(addr))
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout.encode("utf-8"))
+    assert "main.evilFn\ufffd\ufffd(\ufffd\ufffd" in json.dumps(
+        r, ensure_ascii=False)

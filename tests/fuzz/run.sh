@@ -39,7 +39,10 @@ make_seeds() {
 	cp "$bins/symtest-stripped" "$bins/symtest-pie-stripped" \
 		"$seeds/fuzz_gobin/"
 	cp /bin/true "$seeds/fuzz_gobin/c-true"
-	tests/fuzz/make_seeds.py "$seeds/fuzz_pclntab" "$bins/symtest-plain"
+	tests/fuzz/make_seeds.py "$seeds/fuzz_pclntab" "$bins/symtest-plain" &&
+	tests/fuzz/make_seeds.py --gobin "$seeds/fuzz_gobin" \
+		"$bins/symtest-stripped" &&
+	tests/fuzz/make_seeds.py --trace "$seeds/fuzz_trace_file"
 }
 
 if ! make_seeds; then
