@@ -104,6 +104,12 @@ int gobin_open_pid(struct gobin *gb, pid_t pid, struct errbuf *err);
 int gobin_open_mem(struct gobin *gb, const uint8_t *data, size_t size,
 		   struct errbuf *err);
 void gobin_close(struct gobin *gb);
+/*
+ * *dst = *src, then the readers that point at src->elf (type names, the
+ * inline tree) pointed at dst->elf: a plain struct copy leaves them on a
+ * stack frame that is gone (ASan: stack-use-after-scope).
+ */
+void gobin_move(struct gobin *dst, struct gobin *src);
 
 /* Frames for a link-time pc, innermost first; see pclntab_frames(). */
 int gobin_frames(const struct gobin *gb, uint64_t pc,

@@ -65,6 +65,8 @@ typedef const uint8_t *(*pclntab_read_fn)(void *ctx, uint64_t addr,
 					  size_t len);
 void pclntab_set_funcdata(struct pclntab *t, pclntab_read_fn read, void *ctx,
 			  uint64_t gofunc);
+/* The reader's context was moved (its owner copied): follow it. */
+void pclntab_move_funcdata(struct pclntab *t, void *old_ctx, void *new_ctx);
 
 /*
  * Expand pc (link-time) into its frames, innermost first, as

@@ -316,7 +316,7 @@ static int attach_at_exec(struct gobin *gb, struct tracer **tr, pid_t pid,
 	}
 	if (gb->elf.type == ET_DYN && !gobin_open_pid(&live, pid, err)) {
 		gobin_close(gb);
-		*gb = live;
+		gobin_move(gb, &live);
 	}
 	if (attach(tr, gb, pid, o, err))
 		return -1;
@@ -472,7 +472,7 @@ static pid_t start(struct gobin *gb, struct tracer **tr, const char *path,
 
 		if (!gobin_open_pid(&live, l.pid, NULL)) {
 			gobin_close(gb);
-			*gb = live;
+			gobin_move(gb, &live);
 		}
 		r = 0;
 	}

@@ -887,6 +887,15 @@ void gobin_close(struct gobin *gb)
 	gb->types = NULL;
 }
 
+void gobin_move(struct gobin *dst, struct gobin *src)
+{
+	*dst = *src;
+	if (dst->types)
+		((struct gotypes *)dst->types)->ef = &dst->elf;
+	if (dst->pcln)
+		pclntab_move_funcdata(dst->pcln, &src->elf, &dst->elf);
+}
+
 int gobin_frames(const struct gobin *gb, uint64_t pc,
 		 struct pcln_frame *frames, int max)
 {

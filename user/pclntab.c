@@ -306,6 +306,12 @@ void pclntab_set_funcdata(struct pclntab *t, pclntab_read_fn read, void *ctx,
 	t->gofunc = gofunc;
 }
 
+void pclntab_move_funcdata(struct pclntab *t, void *old_ctx, void *new_ctx)
+{
+	if (t->read_ctx == old_ctx)
+		t->read_ctx = new_ctx;
+}
+
 enum pclntab_version pclntab_get_version(const struct pclntab *t)
 {
 	return t->version;

@@ -261,7 +261,7 @@ def sanitized():
     """ASan reserves terabytes of address space: under `make test
     SANITIZE=1` the memory cap cannot apply, the time limit still does."""
     with open(GMT, "rb") as f:
-        return b"AddressSanitizer" in f.read()
+        return b"__asan_init" in f.read()
 
 
 def limited(*args):
