@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from conftest import GMT, GO_SRC, gmt, go_build, source_line
+from conftest import GMT, GO_SRC, gmt, go_build, go_env, source_line
 
 PRECIOUS = "precious"
 
@@ -460,3 +460,19 @@ def test_names_not_utf8(tmp_path, hostile_plain):
     r = json.loads(p.stdout.encode("utf-8"))
     assert "main.evilFn\ufffd\ufffd(\ufffd\ufffd" in json.dumps(
         r, ensure_ascii=False)
+
+
+def test_escaped_names_pprof(tmp_path, hostile):
+    """pprof's strings are proto3 (UTF-8) and `go tool pprof` prints them
+    to a terminal: escaped as in the text report."""
+    out = tmp_path / "p.pb"
+    p = gmt("run", "-f", "pprof", "-o", out, "--", hostile, check=False,
+            timeout=120)
+    assert p.returncode == 2, p.stderr
+    go, env = go_env("go1.26")
+    top = subprocess.run([go, "tool", "pprof", "-top", str(out)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert top.returncode == 0, top.stderr
+    no_raw_controls(top.stdout)
+    assert any(ln.endswith(f"main.evilFn{SHOWN}")
+               for ln in top.stdout.splitlines()), top.stdout
