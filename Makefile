@@ -1,12 +1,20 @@
 # gomaptrace — see README.md. `make` builds build/gomaptrace.
 
 BUILD    := build
+# make test SANITIZE=1: the tool and the unit tests built with ASan and
+# UBSan into build-san/, then the whole suite run against them.
+ifeq ($(SANITIZE),1)
+BUILD    := build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	     -fno-omit-frame-pointer
+endif
 OBJDIR   := $(BUILD)/obj
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD)
+CFLAGS   += $(SAN_FLAGS)
 LDLIBS   := -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 	      -Ivmlinux -Iinclude
@@ -20,12 +28,17 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+# The fuzzers are always sanitized: one set in build/fuzz serves both builds.
+FUZZ_DIR  := build/fuzz
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
+# tests/run_tests.sh runs each fuzzer this long; a finding fails the run.
+CI_FUZZ_SECONDS ?= 15
 
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
-.PHONY: all deps test unit e2e demo bench fuzz clean vmlinux check-deps
+.PHONY: all deps test unit e2e demo bench fuzz fuzz-build clean vmlinux \
+	check-deps
 
 all: $(BUILD)/gomaptrace
 
@@ -52,18 +65,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
 # libFuzzer needs clang; the whole reader is rebuilt with the sanitizers.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(USER_SRCS) $(SKELS) | $(BUILD)/fuzz
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(USER_SRCS) $(SKELS) | $(FUZZ_DIR)
 	$(CLANG) -std=gnu11 -g -O1 -Iinclude -Iuser -I$(BUILD) \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$< $(filter-out user/main.c,$(USER_SRCS)) $(LDLIBS) -o $@
 
-$(BUILD) $(OBJDIR) $(BUILD)/tests $(BUILD)/fuzz:
+$(BUILD) $(OBJDIR) $(BUILD)/tests $(FUZZ_DIR):
 	mkdir -p $@
 
 unit: $(UNIT_BINS)
 
-test: deps all unit
-	@tests/run_tests.sh
+test: deps all unit fuzz-build
+	@GMT_BUILD=$(BUILD) GMT_FUZZ_DIR=$(FUZZ_DIR) \
+		GMT_FUZZ_SECONDS=$(CI_FUZZ_SECONDS) tests/run_tests.sh
 
 e2e: all
 	@tests/run_tests.sh --e2e-only
@@ -90,6 +104,8 @@ $(BENCH_OUT):
 
 bench: deps all $(BENCH_OUT)/floor
 	@BUILD=$(BUILD) bench/run.sh
+
+fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

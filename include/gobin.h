@@ -112,6 +112,10 @@ int gobin_open_pid(struct gobin *gb, pid_t pid, struct errbuf *err);
 /* Parse an in-memory image (fuzzing, tests); data must outlive gb. */
 int gobin_open_mem(struct gobin *gb, const uint8_t *data, size_t size,
 		   struct errbuf *err);
+/*
+ * A struct gobin points into itself (the type and inline-tree readers hold
+ * &gb->elf): never copy one; close it and open it again in place.
+ */
 void gobin_close(struct gobin *gb);
 
 /* Frames for a link-time pc, innermost first; see pclntab_frames(). */

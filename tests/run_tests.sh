@@ -29,6 +29,28 @@ if [ $e2e_only = 0 ]; then
 	done
 fi
 
+# The fuzzers guard CI: each runs GMT_FUZZ_SECONDS (15) on its corpus and
+# counts as one test; a crash, leak, hang or sanitizer report fails it.
+# GMT_FUZZ_SECONDS=0 leaves them out, and says so.
+fuzz_dir=${GMT_FUZZ_DIR:-build/fuzz}
+fuzz_secs=${GMT_FUZZ_SECONDS:-15}
+if [ $e2e_only = 1 ]; then
+	:
+elif [ "$fuzz_secs" = 0 ]; then
+	echo "fuzz: not run (GMT_FUZZ_SECONDS=0)"
+elif ! ls "$fuzz_dir"/fuzz_* >/dev/null 2>&1; then
+	echo "fuzz: no fuzzers in $fuzz_dir (make fuzz-build): counted as failed"
+	failed=$((failed + 1))
+else
+	for fz in "$fuzz_dir"/fuzz_*; do
+		if tests/fuzz/run.sh "$fuzz_secs" "$fz"; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
 junit="${GMT_BUILD:-build}/e2e-junit.xml"
 rm -f "$junit"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$junit" tests/e2e "$@"

@@ -12,6 +12,7 @@
 #include "analysis.h"
 #include "crash.h"
 #include "kvtab.h"
+#include "textfmt.h"
 
 #define MAX_OPEN_ITERS	8	/* range loops tracked at once per map */
 #define HOT_MIN_HANDOFFS 10	/* fewer is never "hot", whatever the rate */
@@ -934,13 +935,15 @@ void an_verdict_text(const struct an_map *m, char *buf, size_t len)
 
 	if (m->crash_msg && m->verdict == AN_RACE && !m->write_overlaps) {
 		snprintf(buf, len, "unsynchronised concurrent access: the "
-			 "runtime died on this map (\"%s\")", m->crash_msg);
+			 "runtime died on this map (\"%s\")",
+			 safe_text(m->crash_msg));
 		return;
 	}
 	if (m->crash_msg && m->verdict == AN_ITER_RACE &&
 	    !m->overlaps && !m->iter_conflicts) {
 		snprintf(buf, len, "iteration concurrent with writes: the "
-			 "runtime died on this map (\"%s\")", m->crash_msg);
+			 "runtime died on this map (\"%s\")",
+			 safe_text(m->crash_msg));
 		return;
 	}
 	switch (m->verdict) {

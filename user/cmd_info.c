@@ -14,6 +14,7 @@
 #include "gotypes.h"
 #include "json_writer.h"
 #include "trace.h"
+#include "textfmt.h"
 
 #define MAX_MAP_TYPES 100000
 
@@ -345,7 +346,7 @@ static void print_probes(const struct gobin *gb)
 			snprintf(off, sizeof(off), "0x%llx",
 				 (unsigned long long)p->file_offset);
 		printf("  %-30s %-9s 0x%-10llx 0x%-10llx %-14s %s\n",
-		       p->function, trace_op_name(p->op),
+		       safe_text(p->function), trace_op_name(p->op),
 		       (unsigned long long)p->entry,
 		       (unsigned long long)p->probe,
 		       probe_method_name(p->method), off);
@@ -386,11 +387,11 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 				   ? "swiss (internal/runtime/maps.Map)"
 				   : "buckets (runtime.hmap)";
 
-	printf("Binary:        %s", gb->exe);
+	printf("Binary:        %s", safe_text(gb->exe));
 	if (gb->pid)
 		printf(" (PID %d)", (int)gb->pid);
 	printf("\nGo version:    %s (%s)\n",
-	       gb->go_version[0] ? gb->go_version : "unknown",
+	       gb->go_version[0] ? safe_text(gb->go_version) : "unknown",
 	       version_words(gb->go_version_source));
 	printf("Arch:          x86_64, %s\n",
 	       gb->elf.type == ET_DYN ? "PIE" : "not PIE");
@@ -422,7 +423,7 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 	if (with_types) {
 		printf("\nMap types (%zu):\n", tl->n);
 		for (size_t i = 0; i < tl->n; i++)
-			printf("  %s\n", tl->names[i]);
+			printf("  %s\n", safe_text(tl->names[i]));
 	}
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "safe_file.h"
 #include "session.h"
 #include "symcache.h"
 #include "trace_file.h"
@@ -202,41 +203,25 @@ static void default_name(char *buf, size_t len, pid_t pid)
  * Before a single probe goes in, make sure the trace can be written where
  * asked: a bad -o must not cost the process an attach and a detach. The
  * trial is on PATH.partial, the name the writer will use; one left by an
- * earlier, killed recording is kept as it is.
+ * earlier, killed recording is kept until the writer replaces it. A
+ * symlink at either name is refused (include/safe_file.h).
  */
 static int check_output(const char *path, struct errbuf *err)
 {
-	struct stat st;
-	char tmp[4096];
-	bool existed;
-	int fd;
+	char tmp[4096], why[sizeof(err->msg)];
 
 	/*
 	 * The finished file is renamed into place, which would replace a
-	 * device such as /dev/null, not write to it.
+	 * device such as /dev/null, not write to it: only a regular file or
+	 * nothing may be at PATH.
 	 */
-	if (!stat(path, &st)) {
-		if (S_ISDIR(st.st_mode))
-			return errbuf_set(err, "-o %s is a directory: give a "
-					  "file name", path);
-		if (!S_ISREG(st.st_mode))
-			return errbuf_set(err, "-o %s is not a regular file: "
-					  "give the name of a file to create",
-					  path);
-	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.partial", path) >=
 	    sizeof(tmp))
 		return errbuf_set(err, "-o %s: the name is too long", path);
-	existed = !access(tmp, F_OK);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return errbuf_set(err, "cannot create %s: %s: give -o a file "
-				  "in a writable directory", tmp,
-				  strerror(errno));
-	close(fd);
-	if (!existed)
-		unlink(tmp);
-	return 0;
+	if (!safe_check_final(path, err) && !safe_try_create(tmp, err))
+		return 0;
+	memcpy(why, err->msg, sizeof(why));
+	return errbuf_set(err, "-o: %s", why);
 }
 
 static int start(struct rec *r, const struct rec_opts *o, const char *path)

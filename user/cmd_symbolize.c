@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "gobin.h"
 #include "json_writer.h"
+#include "textfmt.h"
 
 #define MAX_FRAMES 64
 
@@ -110,7 +111,8 @@ static void print_text(const char *arg, uint64_t addr,
 	}
 	for (int i = 0; i < n; i++)
 		printf("0x%llx %s %s:%d%s\n", (unsigned long long)addr,
-		       fr[i].function, fr[i].file, fr[i].line,
+		       safe_text(fr[i].function), safe_text(fr[i].file),
+		       fr[i].line,
 		       fr[i].inlined ? " (inlined)" : "");
 }
 

@@ -156,7 +156,8 @@ static void row(FILE *out, const struct trace *t, const struct an_map *m,
 		double secs, uint64_t overlaps)
 {
 	char ops[32], ho[32], ov[32], where[256];
-	const char *type = m->type_name ? m->type_name : "map (type unknown)";
+	const char *type = m->type_name ? safe_text(m->type_name) :
+			   "map (type unknown)";
 	struct an_frame f = { 0, NULL };
 
 	commas((uint64_t)(m->events / secs + 0.5), ops, sizeof(ops));
@@ -171,7 +172,8 @@ static void row(FILE *out, const struct trace *t, const struct an_map *m,
 	if (!f.f && !f.pc)
 		return;
 	an_frame_where(&f, where, sizeof(where));
-	fprintf(out, "%54s %s %s\n", "", f.f ? f.f->function : "?", where);
+	fprintf(out, "%54s %s %s\n", "", f.f ? safe_text(f.f->function) : "?",
+		safe_text(where));
 }
 
 static void header(FILE *out, const struct top *tp, const struct analysis *an,
@@ -189,8 +191,9 @@ static void header(FILE *out, const struct top *tp, const struct analysis *an,
 	}
 	commas((uint64_t)(events / secs + 0.5), ops, sizeof(ops));
 	fprintf(out, "gomaptrace top: pid %d, %s (%s)  up %.1f s, every %.1f s"
-		"\n", mt->pid, exe ? exe + 1 : mt->exe,
-		mt->go_version[0] ? mt->go_version : "Go version unknown",
+		"\n", mt->pid, safe_text(exe ? exe + 1 : mt->exe),
+		mt->go_version[0] ? safe_text(mt->go_version) :
+				    "Go version unknown",
 		(trace_now_ns() - mt->start_ns) / 1e9, secs);
 	fprintf(out, "%s map ops/s, %" PRIu64 " lost; %zu map%s, %zu written "
 		"by several goroutines\n\n", ops,

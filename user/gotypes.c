@@ -161,10 +161,7 @@ int gotypes_name(const struct gotypes *t, uint64_t addr, char *buf,
 	if (n >= len)
 		n = len - 1;
 	memcpy(buf, s, n);
-	buf[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			return -1;
+	buf[n] = '\0';	/* control bytes and all: printers escape them */
 	return 0;
 }
 

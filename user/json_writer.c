@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json_writer.h"
+#include "textfmt.h"
 
 void jw_init(struct json_writer *jw, FILE *out, bool pretty)
 {
@@ -84,6 +85,30 @@ void jw_finish(struct json_writer *jw)
 	fflush(jw->out);
 }
 
+/*
+ * Strings from the target need not be UTF-8: a valid sequence is copied
+ * (C1 controls escaped, as a terminal showing the JSON would act on them),
+ * an invalid byte becomes U+FFFD so the document still parses. Returns the
+ * bytes consumed.
+ */
+static size_t put_utf8(FILE *out, const char *s, size_t left)
+{
+	unsigned char seq[5] = { 0 };
+	size_t n;
+
+	memcpy(seq, s, left < 4 ? left : 4);
+	n = utf8_seq_len(seq);
+	if (!n) {
+		fputs("\\ufffd", out);
+		return 1;
+	}
+	if (n == 2 && seq[0] == 0xc2 && seq[1] < 0xa0)
+		fprintf(out, "\\u%04x", seq[1]);
+	else
+		fwrite(s, 1, n, out);
+	return n;
+}
+
 static void put_escaped(FILE *out, const char *s, size_t n)
 {
 	fputc('"', out);
@@ -107,10 +132,12 @@ static void put_escaped(FILE *out, const char *s, size_t n)
 			fputs("\\r", out);
 			break;
 		default:
-			if (c < 0x20)
+			if (c < 0x20 || c == 0x7f)
 				fprintf(out, "\\u%04x", c);
-			else
+			else if (c < 0x80)
 				fputc(c, out);
+			else
+				i += put_utf8(out, s + i, n - i) - 1;
 		}
 	}
 	fputc('"', out);

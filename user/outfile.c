@@ -6,39 +6,29 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "safe_file.h"
 
 static int open_in_place(struct outfile *o, const char *path,
 			 struct errbuf *err)
 {
-	o->fp = fopen(path, "w");
-	if (!o->fp)
-		return errbuf_set(err, "cannot open %s: %s", path,
-				  strerror(errno));
-	return 0;
+	o->fp = safe_fopen_in_place(path, err);
+	return o->fp ? 0 : -1;
 }
 
 int outfile_open(struct outfile *o, const char *path, struct errbuf *err)
 {
-	struct stat st;
+	bool in_place;
 
 	memset(o, 0, sizeof(*o));
-	if (!stat(path, &st)) {
-		if (S_ISDIR(st.st_mode))
-			return errbuf_set(err, "%s is a directory: give a file name",
-					  path);
-		if (!S_ISREG(st.st_mode))
-			return open_in_place(o, path, err);
-	}
+	if (safe_out_kind(path, &in_place, err))
+		return -1;
+	if (in_place)
+		return open_in_place(o, path, err);
 	o->path = strdup(path);
-	o->tmp = malloc(strlen(path) + 32);
-	if (!o->path || !o->tmp) {
-		outfile_abort(o);
+	if (!o->path)
 		return errbuf_set(err, "out of memory");
-	}
-	snprintf(o->tmp, strlen(path) + 32, "%s.tmp.%d", path, (int)getpid());
-	o->fp = fopen(o->tmp, "w");
+	o->fp = safe_fopen_temp(path, &o->tmp, err);
 	if (!o->fp) {
-		errbuf_set(err, "cannot create %s: %s", o->tmp, strerror(errno));
 		outfile_abort(o);
 		return -1;
 	}
@@ -59,9 +49,7 @@ int outfile_commit(struct outfile *o, struct errbuf *err)
 		outfile_abort(o);
 		return -1;
 	}
-	if (o->tmp && rename(o->tmp, o->path)) {
-		errbuf_set(err, "cannot rename %s to %s: %s", o->tmp, o->path,
-			   strerror(errno));
+	if (o->tmp && safe_rename(o->tmp, o->path, err)) {
 		outfile_abort(o);
 		return -1;
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "textfmt.h"
 
 #define SIDE_FRAMES	3	/* frames shown per side, innermost first */
 
@@ -37,8 +38,9 @@ static void side_frames(FILE *out, const struct trace *t, uint32_t stack,
 		if (fr[i].f && !strcmp(fr[i].f->function, "runtime.goexit"))
 			continue;
 		if (fr[i].f)
-			fprintf(out, "      %s  %s%s:%u%s\n", fr[i].f->function,
-				st->dim, fr[i].f->file, fr[i].f->line, st->off);
+			fprintf(out, "      %s  %s%s:%u%s\n",
+				safe_text(fr[i].f->function), st->dim,
+				safe_text(fr[i].f->file), fr[i].f->line, st->off);
 		else
 			fprintf(out, "      0x%" PRIx64 "  %s(no symbol)%s\n",
 				fr[i].pc, st->dim, st->off);
@@ -70,8 +72,8 @@ static void op_where(const struct trace *t, uint32_t stack, char *buf,
 	struct an_frame f = an_stack_top(t, stack);
 
 	if (f.f)
-		snprintf(buf, len, "%s %s:%u", f.f->function,
-			 base(f.f->file), f.f->line);
+		snprintf(buf, len, "%s %s:%u", safe_text(f.f->function),
+			 safe_text(base(f.f->file)), f.f->line);
 	else if (f.pc)
 		snprintf(buf, len, "0x%" PRIx64, f.pc);
 	else
@@ -122,10 +124,11 @@ static void title(FILE *out, const struct crash *c,
 		  const struct crash_style *st)
 {
 	fprintf(out, "%sCRASH%s  the target died: %sfatal error: %s%s\n",
-		st->red, st->off, st->bold, c->fatal->msg, st->off);
+		st->red, st->off, st->bold, safe_text(c->fatal->msg), st->off);
 	if (c->has_map)
 		fprintf(out, "  on %s at 0x%" PRIx64 "\n",
-			c->type_name ? c->type_name : "a map (type unknown)",
+			c->type_name ? safe_text(c->type_name) :
+				       "a map (type unknown)",
 			c->map);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "textfmt.h"
 
 struct folded_line {
 	char *text;
@@ -36,15 +37,20 @@ static uint64_t event_weight(const struct analysis *an, size_t i,
 	}
 }
 
+/*
+ * One frame of a folded line: ' ' separates the count and ';' the frames,
+ * so those become '_' and ':'; control characters (a newline would start a
+ * new stack) and invalid UTF-8 are escaped as in the text report.
+ */
 static void put_name(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == ' ' || *s == '\t' || *s == '\n')
+	for (const char *p = safe_text(s); *p; p++) {
+		if (*p == ' ')
 			fputc('_', f);
-		else if (*s == ';')
+		else if (*p == ';')
 			fputc(':', f);
 		else
-			fputc(*s, f);
+			fputc(*p, f);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "export.h"
 #include "kvtab.h"
 #include "pprof_proto.h"
+#include "textfmt.h"
 
 /* profile.proto field numbers */
 enum {
@@ -69,6 +70,7 @@ static uint64_t str_id(struct strtab *st, const char *s)
 	bool created;
 	char *copy;
 
+	s = safe_text(s);	/* proto3 strings are UTF-8; pprof prints them */
 	str_hash(s, h);
 	e = kv_get(&st->k, h[0], h[1], &created);
 	if (!e) {

@@ -64,7 +64,7 @@ static void text_header(FILE *out, const struct trace *t,
 	char a[32], b[32];
 
 	/* The path on a line of its own: the others stay short. */
-	fprintf(out, "%sgomaptrace%s: %s\n", st->bold, st->off, m->exe);
+	fprintf(out, "%sgomaptrace%s: %s\n", st->bold, st->off, safe_text(m->exe));
 	fprintf(out, "pid %d, %s, %s maps; traced %.3f s: %s map operations, "
 		"%s lost", m->pid,
 		m->go_version[0] ? m->go_version : "Go version unknown",
@@ -97,8 +97,8 @@ static void where_str(const struct trace *t, uint32_t stack,
 			 "(no stack)", f.pc);
 		return;
 	}
-	snprintf(buf, len, "%s %s(%s:%u)%s", f.f->function, st->dim,
-		 short_path(f.f->file), f.f->line, st->off);
+	snprintf(buf, len, "%s %s(%s:%u)%s", safe_text(f.f->function), st->dim,
+		 safe_text(short_path(f.f->file)), f.f->line, st->off);
 }
 
 static void where(FILE *out, const struct trace *t, uint32_t stack,
@@ -341,8 +341,8 @@ static int text_map(FILE *out, const struct trace *t,
 
 	an_verdict_text(m, verdict, sizeof(verdict));
 	fprintf(out, "\n%zu. %s%s%s at 0x%" PRIx64 "\n", rank, st->bold,
-		m->type_name ? m->type_name : "map (type unknown)", st->off,
-		m->addr);
+		m->type_name ? safe_text(m->type_name) : "map (type unknown)",
+		st->off, m->addr);
 	wrap(out, verdict, bad ? st->red : "", bad ? st->off : "");
 	text_ops(out, m, an->duration_ns / 1e9);
 	text_handoffs(out, m);

@@ -17,6 +17,7 @@
 
 #include "le.h"
 #include "snapshot.h"
+#include "safe_file.h"
 #include "trace_file.h"
 
 enum chunk_type {
@@ -474,13 +475,6 @@ static int write_freezes(struct trace_writer *w, const struct trace *t,
 	return 0;
 }
 
-static bool is_special_file(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
-}
-
 int trace_writer_open(struct trace_writer **out, const char *path,
 		      const struct trace *t, struct errbuf *err)
 {
@@ -495,7 +489,10 @@ int trace_writer_open(struct trace_writer **out, const char *path,
 	 * Renaming the finished file over a FIFO or a device would replace
 	 * the node with a regular file: those are written in place.
 	 */
-	w->in_place = is_special_file(path);
+	if (safe_out_kind(path, &w->in_place, err)) {
+		trace_writer_abort(w);
+		return -1;
+	}
 	w->tmp = malloc(strlen(path) + sizeof(".partial"));
 	if (w->tmp)
 		sprintf(w->tmp, w->in_place ? "%s" : "%s.partial", path);
@@ -503,10 +500,9 @@ int trace_writer_open(struct trace_writer **out, const char *path,
 		trace_writer_abort(w);
 		return errbuf_set(err, "out of memory");
 	}
-	w->f = fopen(w->tmp, "wb");
+	w->f = w->in_place ? safe_fopen_in_place(w->tmp, err) :
+			     safe_fopen_new(w->tmp, true, err);
 	if (!w->f) {
-		errbuf_set(err, "cannot create %s: %s", w->tmp,
-			   strerror(errno));
 		trace_writer_abort(w);
 		return -1;
 	}
@@ -595,11 +591,8 @@ int trace_writer_finish(struct trace_writer *w, const struct trace *t,
 		goto out;
 	}
 	w->f = NULL;
-	if (!w->in_place && rename(w->tmp, w->path)) {
-		errbuf_set(err, "cannot rename %s to %s: %s", w->tmp, w->path,
-			   strerror(errno));
+	if (!w->in_place && safe_rename(w->tmp, w->path, err))
 		goto out;
-	}
 	ret = 0;
 out:
 	trace_writer_abort(w);
@@ -1112,6 +1105,15 @@ static int load_chunks(struct loader *l, const uint8_t *data, size_t size,
 			break;
 		off += used;
 	}
+	/*
+	 * A cut or a bad checksum is what a killed recording leaves: report
+	 * what came before. A chunk whose checksum holds but whose counts,
+	 * lengths or indexes do not fit was written that way: refuse it.
+	 */
+	if (res == CHUNK_MALFORMED)
+		return errbuf_set(err, "%s: the chunk at byte %zu is malformed "
+				  "(a count, length or index that does not "
+				  "fit): not reporting it", l->name, off);
 	if (!l->have_meta)
 		return errbuf_set(err, "%s %s before its first chunk ended: "
 				  "nothing to report", l->name,

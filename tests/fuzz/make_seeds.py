@@ -7,7 +7,16 @@ then the FUNCDATA region (go:func.*) that inline-tree offsets point into.
 writes OUTDIR/real (cut from the binary) and OUTDIR/small-{116,118,120}:
 two-function tables in each layout with an inline tree two deep, the same
 shape as tests/unit/test_pclntab.c builds, small enough for the fuzzer to
-mutate every field quickly.
+mutate every field quickly; and issue 11's hostile ones: hostile-nfunc
+(2^31 functions), hostile-cyclic-{118,120} (an inline entry that is its own
+parent), hostile-names (a name that is not UTF-8, with an ESC).
+
+    make_seeds.py --gobin OUTDIR GO_BINARY
+    make_seeds.py --trace OUTDIR
+
+write hostile whole binaries for fuzz_gobin (the table claiming 2^31
+functions; the first function name made of invalid UTF-8) and, for
+fuzz_trace_file, traces whose counts, string lengths and stack indexes lie.
 """
 import os
 import struct
@@ -66,17 +75,18 @@ def pcvalue(steps):
     return out + b"\0"
 
 
-def small_seed(ver):
+def small_seed(ver, nfunc=2, inner_parent=0x30,
+               names=b"main.outer\0main.other\0main.inner\0main.deep\0"):
     hdr = 64 if ver == 116 else 72
     buf = bytearray(hdr)
     magic = {116: 0xfffffffa, 118: 0xfffffff0, 120: 0xfffffff1}[ver]
-    struct.pack_into("<IBBBBQQ", buf, 0, magic, 0, 0, 1, 8, 2, 2)
+    struct.pack_into("<IBBBBQQ", buf, 0, magic, 0, 0, 1, 8, nfunc, 2)
 
     def align(a):
         buf.extend(b"\0" * (-len(buf) % a))
 
     nametab = len(buf)
-    buf += b"main.outer\0main.other\0main.inner\0main.deep\0"
+    buf += names
     align(4)
     cutab = len(buf)
     buf += struct.pack("<III", 0, 5, 5)
@@ -141,15 +151,84 @@ def small_seed(ver):
     # Inline tree: [0] main.inner called at 0x30, [1] main.deep at 0x10.
     region = bytearray(TREE_OFF)
     if ver == 120:
-        region += struct.pack("<BxxxiiI", 0, 22, 0x30, 0)
+        region += struct.pack("<BxxxiiI", 0, 22, inner_parent, 0)
         region += struct.pack("<BxxxiiI", 0, 33, 0x10, 0)
     else:
-        region += struct.pack("<hBxiiii", -1, 0, 0, 0, 22, 0x30)
+        region += struct.pack("<hBxiiii", -1, 0, 0, 0, 22, inner_parent)
         region += struct.pack("<hBxiiii", 0, 0, 0, 0, 33, 0x10)
     return struct.pack("<I", len(buf)) + bytes(buf) + bytes(region)
 
 
+def pclntab_at(data):
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    secs = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+            for i in range(shnum)]
+    names = secs[shstrndx][4]
+    for s in secs:
+        if data[names + s[0]:].startswith(b".gopclntab\0"):
+            return s[4]
+    raise SystemExit("make_seeds.py: no .gopclntab")
+
+
+def gobin_seeds(out, binary):
+    data = open(binary, "rb").read()
+    off = pclntab_at(data)
+    nfunc = bytearray(data)
+    struct.pack_into("<Q", nfunc, off + 8, 1 << 31)
+    names = bytearray(data)
+    nametab, = struct.unpack_from("<Q", data, off + 32)   # 1.18+ layout
+    names[off + nametab:off + nametab + 6] = b"\xff\x1b[2J\xc3"
+    for name, blob in (("hostile-nfunc", nfunc), ("hostile-names", names)):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(blob)
+
+
+def uv(v):
+    return bytes(varint(v))
+
+
+def chunk(ctype, payload, raw_len=None):
+    import zlib
+    comp = zlib.compress(payload)
+    return struct.pack("<IIII", ctype, len(payload) if raw_len is None
+                       else raw_len, len(comp), zlib.crc32(comp)) + comp
+
+
+def trace_seeds(out):
+    """Mode byte 0 (the bytes are the file), then a good meta chunk and
+    one stack, then a chunk that lies."""
+    def s(b):
+        return uv(len(b)) + b
+    meta = (s(b"run") + uv(4242) + s(b"/srv/app") + s(b"go1.19.8") +
+            s(b"buckets") + b"".join(uv(v) for v in (1, 1, 1, 0x1f, 1, 1)))
+    head = (b"\0GMTRACE\0" + struct.pack("<II", 1, 0) + chunk(1, meta) +
+            chunk(2, uv(0) + uv(1) + uv(0) + uv(1) + uv(0x401000)))
+
+    def event(stack):
+        return b"".join(uv(v) for v in (2, 7, 1, 2, 2, 1, 0, stack))
+    lies = {
+        "event-count": chunk(5, uv(1 << 31) + uv(0) + uv(1) + event(0)),
+        "string-length": chunk(3, uv(1) + uv(0) + uv(0x401000) + uv(1) +
+                               uv(0xffffffff) + b"main.f"),
+        "stack-index": chunk(5, uv(1) + uv(0) + uv(1) + event(1 << 40)),
+        "raw-length": chunk(5, uv(1) + uv(0) + uv(1) + event(0),
+                            0xffffffff),
+        "good": chunk(5, uv(1) + uv(0) + uv(1) + event(0)),
+    }
+    for name, c in lies.items():
+        with open(os.path.join(out, f"hostile-{name}"), "wb") as f:
+            f.write(head + c)
+
+
 def main():
+    if sys.argv[1] in ("--gobin", "--trace"):
+        os.makedirs(sys.argv[2], exist_ok=True)
+        if sys.argv[1] == "--gobin":
+            gobin_seeds(sys.argv[2], sys.argv[3])
+        else:
+            trace_seeds(sys.argv[2])
+        return
     out, binary = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "real"), "wb") as f:
@@ -157,6 +236,16 @@ def main():
     for ver in (116, 118, 120):
         with open(os.path.join(out, f"small-{ver}"), "wb") as f:
             f.write(small_seed(ver))
+    hostile = {
+        "hostile-nfunc": small_seed(120, nfunc=1 << 31),
+        "hostile-cyclic-118": small_seed(118, inner_parent=0x18),
+        "hostile-cyclic-120": small_seed(120, inner_parent=0x18),
+        "hostile-names": small_seed(120, names=b"main.outer\0main.other\0"
+                                    b"main.inner\0main.\xff\x1b[J\0"),
+    }
+    for name, blob in hostile.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(blob)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,15 @@ seeds=$build/fuzz-seeds
 bins=$seeds/bin
 mkdir -p "$bins" "$build/fuzz-artifacts"
 
+# Go 1.19 by its path, never by PATH order (README: the toolchains).
+go=${GMT_GO119:-/usr/lib/go-1.19/bin/go}
+
 build_go() {	# name variant flags...
 	local out=$bins/$1-$2
 	shift 2
 	[ -s "$out" ] && return 0
 	(cd tests/go && CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local \
-		go build -o "$out.tmp" "$@" ./symtest) && mv "$out.tmp" "$out"
+		"$go" build -o "$out.tmp" "$@" ./symtest) && mv "$out.tmp" "$out"
 }
 
 # Whole executables for fuzz_gobin: Go 1.19 stripped, PIE, and a C one.
@@ -36,7 +39,10 @@ make_seeds() {
 	cp "$bins/symtest-stripped" "$bins/symtest-pie-stripped" \
 		"$seeds/fuzz_gobin/"
 	cp /bin/true "$seeds/fuzz_gobin/c-true"
-	tests/fuzz/make_seeds.py "$seeds/fuzz_pclntab" "$bins/symtest-plain"
+	tests/fuzz/make_seeds.py "$seeds/fuzz_pclntab" "$bins/symtest-plain" &&
+	tests/fuzz/make_seeds.py --gobin "$seeds/fuzz_gobin" \
+		"$bins/symtest-stripped" &&
+	tests/fuzz/make_seeds.py --trace "$seeds/fuzz_trace_file"
 }
 
 if ! make_seeds; then

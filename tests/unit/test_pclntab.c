@@ -5,6 +5,7 @@
  * binaries (Debian's Go 1.19 toolchain, esbuild's Go 1.26 from npm; `make
  * deps` installs both, and a missing one fails the test).
  */
+#define _GNU_SOURCE	/* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -426,6 +427,50 @@ static void test_bad_tables(void **state)
 	expect_error("outside the table");
 }
 
+/*
+ * Issue 11's hostile tables: a function count of 2^31, an inline tree
+ * whose entry is its own parent, names that are not UTF-8. Each parse
+ * fails with one line or answers in bounded time and memory.
+ */
+static void test_hostile(void **state)
+{
+	static const enum pclntab_version vers[] = { PCLNTAB_118,
+						     PCLNTAB_120 };
+	struct pcln_frame fr[8];
+	struct pclntab *t;
+	uint8_t *name;
+
+	(void)state;
+	build(PCLNTAB_120, TEXT);
+	put64(tab + 8, 1ULL << 31);
+	expect_error("corrupt .gopclntab (2147483648 functions)");
+
+	for (size_t v = 0; v < 2; v++) {
+		/* main.inner, inlined over [0x10,0x20), called from 0x18. */
+		build(vers[v], TEXT);
+		t = parse_ok(TEXT);
+		pclntab_set_funcdata(t, fake_read, NULL, GOFUNC);
+		put32(fake_mem + TREE_OFF + (cur == PCLNTAB_120 ? 8 : 16),
+		      0x18);
+		assert_int_equal(pclntab_frames(t, TEXT + 0x15, fr, 8), 8);
+		for (int i = 0; i < 7; i++)
+			expect_frame(&fr[i], "main.inner", "a.go", 20, true);
+		expect_frame(&fr[7], "main.outer", "a.go", 20, false);
+		pclntab_free(t);
+	}
+
+	/* main.deep -> "main.\xff\x1b[J": kept as bytes, shown escaped. */
+	build(PCLNTAB_120, TEXT);
+	name = memmem(tab, tablen, "main.deep", 10);
+	assert_non_null(name);
+	memcpy(name + 5, "\xff\x1b[J", 4);
+	t = parse_ok(TEXT);
+	pclntab_set_funcdata(t, fake_read, NULL, GOFUNC);
+	assert_int_equal(pclntab_frames(t, TEXT + 0x25, fr, 8), 3);
+	assert_string_equal(fr[0].function, "main.\xff\x1b[J");
+	pclntab_free(t);
+}
+
 static uint32_t funcoff_of(int i)
 {
 	return (uint32_t)(tab[ftab_off + i * 8 + 4] |
@@ -663,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_gofunc_zero),
 		cmocka_unit_test(test_bad_tables),
 		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_real_go119),
 		cmocka_unit_test(test_real_esbuild),

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "trace.h"
 #include "trace_file.h"
@@ -376,6 +377,209 @@ static void test_foreign(void **state)
 	expect_error(v2, sizeof(v2), "nothing to report");
 }
 
+/* ---- traces that lie: hand-made chunks with valid checksums ------------ */
+
+struct raw {
+	uint8_t b[512];
+	size_t n;
+};
+
+static void raw_uv(struct raw *r, uint64_t v)
+{
+	while (v >= 0x80) {
+		r->b[r->n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	r->b[r->n++] = (uint8_t)v;
+}
+
+static void raw_str(struct raw *r, const char *s)
+{
+	raw_uv(r, strlen(s));
+	memcpy(r->b + r->n, s, strlen(s));
+	r->n += strlen(s);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Appends a chunk (type, payload) as the writer frames it; raw_len may lie. */
+static size_t put_chunk(uint8_t *out, uint32_t type, const struct raw *r,
+			uint32_t raw_len)
+{
+	uLongf clen = compressBound(r->n);
+
+	assert_int_equal(compress(out + 16, &clen, r->b, r->n), Z_OK);
+	le32(out, type);
+	le32(out + 4, raw_len);
+	le32(out + 8, (uint32_t)clen);
+	le32(out + 12, (uint32_t)crc32(0, out + 16, clen));
+	return 16 + clen;
+}
+
+static size_t file_start(uint8_t *out)
+{
+	struct raw m = { .n = 0 };
+
+	memset(out, 0, 16);
+	memcpy(out, TRACE_FILE_MAGIC, 8);
+	le32(out + 8, TRACE_FILE_VERSION);
+	raw_str(&m, "run");
+	raw_uv(&m, 4242);
+	raw_str(&m, "/srv/app");
+	raw_str(&m, "go1.19.8");
+	raw_str(&m, "buckets");
+	for (int i = 0; i < 6; i++)	/* bias, start, wall, ops, probes, slow */
+		raw_uv(&m, i == 3 ? TRACE_DEFAULT_OPS : 1);
+	return 16 + put_chunk(out + 16, 1 /* META */, &m, m.n);
+}
+
+/* One lying chunk after a good meta chunk: an error naming it, no report. */
+static void expect_lie(uint32_t type, const struct raw *r, uint32_t raw_len)
+{
+	uint8_t file[2048];
+	size_t n = file_start(file);
+	struct raw stacks = { .n = 0 };
+	struct trace t;
+	struct errbuf err = { "" }, warn = { "" };
+	char want[64];
+
+	/* One real stack first, so a stack index of 0 is valid. */
+	raw_uv(&stacks, 0);
+	raw_uv(&stacks, 1);
+	raw_uv(&stacks, 0);
+	raw_uv(&stacks, 1);
+	raw_uv(&stacks, 0x401000);
+	n += put_chunk(file + n, 2 /* STACKS */, &stacks, stacks.n);
+	snprintf(want, sizeof(want), "the chunk at byte %zu is malformed", n);
+	n += put_chunk(file + n, type, r, raw_len);
+	assert_int_equal(trace_init(&t), 0);
+	assert_int_equal(trace_load_mem(&t, file, n, "lie.gmt", &err, &warn),
+			 -1);
+	assert_non_null(strstr(err.msg, want));
+	assert_null(strchr(err.msg, '\n'));
+	trace_free(&t);
+}
+
+/* An event: ts, tid, goid, map, type, op, flags, stack (then extras). */
+static void raw_event(struct raw *r, uint64_t stack)
+{
+	uint64_t f[] = { 2, 7, 1, 2, 2, GMT_OP_ASSIGN, 0 };
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		raw_uv(r, f[i]);
+	raw_uv(r, stack);
+}
+
+static void test_lying_counts(void **state)
+{
+	struct raw r = { .n = 0 };
+
+	(void)state;
+	/* 2^31 events in a few bytes. */
+	raw_uv(&r, 1ULL << 31);
+	raw_uv(&r, 0);
+	raw_uv(&r, 1);
+	raw_event(&r, 0);
+	expect_lie(5 /* EVENTS */, &r, r.n);
+	/* 2^31 symbols, 2^31 types, 2^31 fatal errors. */
+	r.n = 0;
+	raw_uv(&r, 1ULL << 31);
+	raw_uv(&r, 0);
+	raw_uv(&r, 0x401000);
+	expect_lie(3 /* SYMBOLS */, &r, r.n);
+	expect_lie(4 /* TYPES */, &r, r.n);
+	expect_lie(7 /* FATAL */, &r, r.n);
+	/* A stack table that starts at id 1000 when 1 came before. */
+	r.n = 0;
+	raw_uv(&r, 1000);
+	raw_uv(&r, 1);
+	raw_uv(&r, 0);
+	raw_uv(&r, 1);
+	raw_uv(&r, 0x401000);
+	expect_lie(2 /* STACKS */, &r, r.n);
+	/* A stack deeper than any the probes take. */
+	r.n = 0;
+	raw_uv(&r, 1);
+	raw_uv(&r, 1);
+	raw_uv(&r, 0);
+	raw_uv(&r, 1u << 30);
+	expect_lie(2 /* STACKS */, &r, r.n);
+	/* A header claiming 4 GiB of payload for a few compressed bytes. */
+	expect_lie(5 /* EVENTS */, &r, 0xffffffffu);
+}
+
+static void test_lying_strings(void **state)
+{
+	struct raw r = { .n = 0 };
+
+	(void)state;
+	/* A symbol whose function name claims 2^32 - 1 bytes. */
+	raw_uv(&r, 1);
+	raw_uv(&r, 0);
+	raw_uv(&r, 0x401000);
+	raw_uv(&r, 1);
+	raw_uv(&r, 0xffffffffu);
+	memcpy(r.b + r.n, "main.f", 6);
+	r.n += 6;
+	expect_lie(3 /* SYMBOLS */, &r, r.n);
+	/* A type name with a NUL inside and one longer than what is left. */
+	r.n = 0;
+	raw_uv(&r, 2);
+	raw_uv(&r, 0);
+	raw_uv(&r, 0x48b8a0);
+	raw_uv(&r, 5);
+	memcpy(r.b + r.n, "ma\0p[", 5);
+	r.n += 5;
+	raw_uv(&r, 0x48b8c0);
+	raw_uv(&r, 200);
+	expect_lie(4 /* TYPES */, &r, r.n);
+}
+
+static void test_lying_stack_index(void **state)
+{
+	struct raw r = { .n = 0 };
+
+	(void)state;
+	/* One stack was stored (id 0): id 1 and id 2^40 point past it. */
+	raw_uv(&r, 2);
+	raw_uv(&r, 0);
+	raw_uv(&r, 1);
+	raw_event(&r, 0);
+	raw_event(&r, 1);
+	expect_lie(5 /* EVENTS */, &r, r.n);
+	r.n = 0;
+	raw_uv(&r, 1);
+	raw_uv(&r, 0);
+	raw_uv(&r, 1);
+	raw_event(&r, 1ULL << 40);
+	expect_lie(5 /* EVENTS */, &r, r.n);
+	/* A fatal error's stack, and a history op's. */
+	r.n = 0;
+	raw_uv(&r, 1);
+	raw_uv(&r, 0);
+	raw_uv(&r, 5);
+	raw_uv(&r, 7);
+	raw_uv(&r, 1);
+	raw_uv(&r, 3);
+	raw_str(&r, "concurrent map writes");
+	expect_lie(7 /* FATAL */, &r, r.n);
+	r.n = 0;
+	raw_uv(&r, 1);
+	raw_uv(&r, 0);
+	raw_uv(&r, 7);
+	raw_uv(&r, 1);
+	raw_uv(&r, 1);
+	raw_uv(&r, 1);
+	for (int i = 0; i < 5; i++)
+		raw_uv(&r, 1);
+	raw_uv(&r, 9);
+	expect_lie(6 /* HISTORIES */, &r, r.n);
+}
+
 static void test_ops_parse(void **state)
 {
 	struct errbuf err = { "" };
@@ -428,6 +632,9 @@ int main(void)
 		cmocka_unit_test(test_foreign),
 		cmocka_unit_test(test_ops_parse),
 		cmocka_unit_test(test_op_names_round_trip),
+		cmocka_unit_test(test_lying_counts),
+		cmocka_unit_test(test_lying_stack_index),
+		cmocka_unit_test(test_lying_strings),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
