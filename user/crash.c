@@ -260,7 +260,7 @@ static bool last_write_map(const struct trace *t, struct crash *c)
  * The map: the dying goroutine's last op, else the last op that found it
  * being written, else the last write by another goroutine. A reader's
  * own ops say nothing (it may have written another map last): for a read
- * only the last write counts, and the report says it is that guess.
+ * only the other two count, and the report says which guess it is.
  */
 static void pick_map(const struct trace *t, struct crash *c)
 {
@@ -268,7 +268,7 @@ static void pick_map(const struct trace *t, struct crash *c)
 
 	if (!read && dying_op_map(c))
 		c->map_from = CRASH_MAP_DYING_OP;
-	else if (!read && flagged_op_map(t, c))
+	else if (flagged_op_map(t, c))
 		c->map_from = CRASH_MAP_FLAGGED_OP;
 	else if (last_write_map(t, c))
 		c->map_from = CRASH_MAP_LAST_WRITE;

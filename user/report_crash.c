@@ -199,17 +199,24 @@ static void wrapped(FILE *out, const char *lead, const char *text,
 static void title(FILE *out, const struct crash *c,
 		  const struct crash_style *st)
 {
+	char why[256];
+
 	fprintf(out, "%sCRASH%s  the target died: %sfatal error: %s%s\n",
 		st->red, st->off, st->bold, c->fatal->msg, st->off);
 	if (!c->has_map)
 		return;
 	fprintf(out, "  on %s at 0x%" PRIx64 "\n",
 		c->type_name ? c->type_name : "a map (type unknown)", c->map);
-	if (c->map_from == CRASH_MAP_LAST_WRITE)
-		wrapped(out, "  which map is a guess:", "the one another "
-			"goroutine wrote last before the crash (reads are not "
-			"probed, and at the fatal call the reader's registers "
-			"no longer hold the map)", st);
+	if (c->op != CRASH_OP_READ && c->map_from == CRASH_MAP_DYING_OP)
+		return;
+	snprintf(why, sizeof(why), "%s; %s",
+		 c->map_from == CRASH_MAP_FLAGGED_OP ?
+		 "the last one an operation found being written" :
+		 "the one another goroutine wrote last before the crash",
+		 c->op == CRASH_OP_READ ? "reads are not probed, and at the "
+		 "fatal call the reader's registers no longer hold the map" :
+		 "the dying goroutine's own operation was not traced");
+	wrapped(out, "  which map is a guess:", why, st);
 }
 
 void crash_text(FILE *out, const struct trace *t, const struct analysis *an,
