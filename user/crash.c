@@ -27,10 +27,18 @@ static bool is_flag_error(const char *msg)
 	       strstr(msg, "map clone and map write") != NULL;
 }
 
-static bool is_runtime(const char *fn)
+/*
+ * The runtime's frames, linknamed helpers included: sync.fatal and the
+ * like are runtime code (runtime/panic.go) under another package's name.
+ */
+static bool is_runtime(const struct trace_frame *f)
 {
-	return !strncmp(fn, "runtime.", 8) ||
-	       !strncmp(fn, "internal/runtime/", 17);
+	static const char panic_go[] = "/src/runtime/panic.go";
+	size_t n = strlen(f->file), k = sizeof(panic_go) - 1;
+
+	return !strncmp(f->function, "runtime.", 8) ||
+	       !strncmp(f->function, "internal/runtime/", 17) ||
+	       (n >= k && !strcmp(f->file + n - k, panic_go));
 }
 
 /*
@@ -78,7 +86,7 @@ static void read_fatal_stack(const struct trace *t, struct crash *c)
 	c->user_frame = -1;
 	c->op = CRASH_OP_UNKNOWN;
 	for (size_t i = 0; i < n; i++) {
-		if (fr[i].f && is_runtime(fr[i].f->function))
+		if (fr[i].f && is_runtime(fr[i].f))
 			continue;
 		c->user_frame = (int32_t)i;
 		if (i && fr[i - 1].f) {

@@ -10,6 +10,7 @@
 #include "crash.h"
 
 #define SIDE_FRAMES	3	/* frames shown per side, innermost first */
+#define DYING_FRAMES	6	/* the dying side's: it may sit deep in std */
 #define WRAP_COLS	90
 
 struct crash_style {
@@ -27,14 +28,14 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Up to SIDE_FRAMES frames of a stack from frame skip, full file paths. */
+/* Up to max frames of a stack from frame skip, full file paths. */
 static void side_frames(FILE *out, const struct trace *t, uint32_t stack,
-			size_t skip, const struct crash_style *st)
+			size_t skip, size_t max, const struct crash_style *st)
 {
 	struct an_frame fr[AN_MAX_FRAMES];
 	size_t n = an_stack_expand(t, stack, fr, AN_MAX_FRAMES), shown = 0;
 
-	for (size_t i = skip; i < n && shown < SIDE_FRAMES; i++) {
+	for (size_t i = skip; i < n && shown < max; i++) {
 		if (fr[i].f && !strcmp(fr[i].f->function, "runtime.goexit"))
 			continue;
 		if (fr[i].f)
@@ -55,20 +56,40 @@ static double us_before(const struct crash *c, uint64_t ts)
 	return (double)(c->fatal->ts_ns - ts) / 1e3;
 }
 
-/* "died in runtime.mapaccess1_fast64 (read), its own stack": always. */
+static void dying_header(FILE *out, const struct crash *c,
+			 const struct crash_style *st)
+{
+	const struct crash_thread *th = &c->threads[0];
+
+	if (c->fatal->goid)
+		fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u) died",
+			st->bold, c->fatal->goid, st->off, th->tid);
+	else
+		fprintf(out, "  %sthread %u%s (the runtime's own stack, no "
+			"goroutine) died", st->bold, th->tid, st->off);
+	if (c->in_func)
+		fprintf(out, " in %s", c->in_func);
+	if (c->op != CRASH_OP_UNKNOWN)
+		fprintf(out, " (%s)", crash_op_name(c->op));
+}
+
+/*
+ * The dying thread's own stack at the fatal call, always: from the user's
+ * statement on, or all of it when every frame is the runtime's.
+ */
 static void dying_side(FILE *out, const struct trace *t,
 		       const struct crash *c, const struct crash_style *st)
 {
-	const struct crash_thread *th = &c->threads[0];
-	const struct crash_op *op = crash_side_op(c, th);
+	const struct crash_op *op = crash_side_op(c, &c->threads[0]);
+	const struct trace_stack *fs = &t->stacks[c->fatal->stack];
 
-	fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u) died", st->bold,
-		c->fatal->goid, st->off, th->tid);
-	if (c->in_func)
-		fprintf(out, " in %s (%s)", c->in_func, crash_op_name(c->op));
-	if (c->user_frame >= 0) {
-		fprintf(out, ", its own stack at the fatal call:\n");
-		side_frames(out, t, c->fatal->stack, (size_t)c->user_frame, st);
+	dying_header(out, c, st);
+	if (c->fatal->stack < t->nstacks && fs->n) {
+		fprintf(out, ", its own stack at the fatal call%s:\n",
+			c->user_frame < 0 ? " (all of it the runtime's)" : "");
+		side_frames(out, t, c->fatal->stack,
+			    c->user_frame < 0 ? 0 : (size_t)c->user_frame,
+			    DYING_FRAMES, st);
 		return;
 	}
 	if (!op || !c->dying_op_probed) {
@@ -78,7 +99,7 @@ static void dying_side(FILE *out, const struct trace *t,
 	fprintf(out, "; its stack was not read, its last %s on the map "
 		"%.1f us before:\n", trace_op_name(op->op),
 		us_before(c, op->ts_ns));
-	side_frames(out, t, op->stack, 0, st);
+	side_frames(out, t, op->stack, 0, SIDE_FRAMES, st);
 }
 
 static const char *touched(unsigned op)
@@ -117,7 +138,7 @@ static void other_side(FILE *out, const struct trace *t,
 		fprintf(out, "last %s this map %.1f us before the crash (%s; no "
 			"evidence it was still in it):\n", touched(op->op),
 			us_before(c, op->ts_ns), trace_op_name(op->op));
-	side_frames(out, t, op->stack, 0, st);
+	side_frames(out, t, op->stack, 0, SIDE_FRAMES, st);
 }
 
 static void op_where(const struct trace *t, uint32_t stack, char *buf,

@@ -191,3 +191,35 @@ def test_crash_both_sides(tmp_path, scenario, go, variant):
     text = gmt("report", trace).stdout
     check_text(text, crash, want)
     check_flag_note(text, crash, go)
+
+
+@pytest.mark.parametrize("go", GO_VERSIONS)
+def test_crash_own_stack_for_any_fatal(tmp_path, go):
+    """Not a map error: the dying goroutine's stack is still shown, the
+    runtime's frames (sync.fatal is runtime code) left out."""
+    binary = go_build("fatal_unlock", go=go)
+    untraced = subprocess.run([binary], capture_output=True, text=True,
+                              timeout=60)
+    message = "sync: unlock of unlocked mutex"
+    assert untraced.returncode == 2
+    assert fatal_line(untraced.stderr) == f"fatal error: {message}"
+    p, report, trace = run_traced(tmp_path, binary)
+    assert p.returncode == 2
+    assert fatal_line(p.stderr) == fatal_line(untraced.stderr)
+    crash = report["crash"]
+    assert crash["message"] == message and not crash["map_error"]
+    assert crash["map"] is None and crash["map_from"] is None
+    path = go_source("fatal_unlock")
+    unlock = f"{path}:{source_line('fatal_unlock', '@unlock')}"
+    call = f"{path}:{source_line('fatal_unlock', '@call')}"
+    uf = crash["user_frame"]
+    user = [f"{f['file']}:{f['line']}" for f in crash["frames"][uf:]]
+    assert unlock in user and call in user, user
+    assert crash["frames"][uf]["function"].startswith(("sync.",
+                                                       "internal/sync."))
+    assert crash["in_function"].endswith("sync.fatal")
+    sides = text_sides(gmt("report", trace).stdout)
+    assert len(sides) == 1, sides
+    goid, header, frames = sides[0]
+    assert goid == crash["goroutine"] and header.startswith("died in ")
+    assert unlock in frames and call in frames, frames
