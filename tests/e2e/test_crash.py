@@ -177,16 +177,12 @@ def test_crash_both_sides(tmp_path, scenario, go, variant):
         assert own == want[1]
         ops = {th["side"]["op"] for th in crash["threads"] if th["side"]}
         assert "assign" in ops and ops & {"iterate", "iter_next"}
-    # The crash's map is the racing map of the maps section. Its type name
-    # for Swiss maps (1.27 above all) is the type reader's business, tested
-    # with it (issue 7); here the two sections must agree.
+    # The crash's map is the racing map of the maps section, typed.
     m = [m for m in report["maps"] if m["addr"] == crash["map"]]
-    assert m and m[0]["type"] == crash["map_type"]
+    assert m and m[0]["type"] == crash["map_type"] == typ
     assert m[0]["ops"]["assign"] > 0
     assert m[0]["verdict"] == VERDICTS[scenario]
     assert report["maps"][report["hot_spots"][0]["map"]] == m[0]
-    if go == "go1.19":
-        assert crash["map_type"] == typ
 
     text = gmt("report", trace).stdout
     check_text(text, crash, want)
