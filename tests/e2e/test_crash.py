@@ -100,8 +100,12 @@ def check_text(text, crash, want):
     assert len(set.union(*owners)) == len(want), (owners, text)
     json_goids = {w: crash_sides(crash)[w] for w in want}
     assert {w: by_line[w] for w in want} == json_goids, (json_goids, text)
-    evidence = {th["goroutine"]: th for th in crash["threads"]
-                if th["side"] is not None}
+    # A goroutine that moved threads has a side per thread; the text shows
+    # its most recent one (threads are listed most recent first).
+    evidence = {}
+    for th in crash["threads"]:
+        if th["side"] is not None:
+            evidence.setdefault(th["goroutine"], th)
     for goid, header, _ in sides:
         th = evidence[goid]
         if th["crashing"]:
