@@ -21,11 +21,16 @@
  *
  * The map: the crashing thread's last operation before the fatal call
  * (the runtime checks the flag inside that very operation); failing that,
- * the map whose flagged operations came last before the crash. Other
- * threads count when they touched that map within CRASH_RECENT_NS before
- * the crash, most recent first; so does another goroutine on the crashing
- * thread itself (one preempted in the middle of a write leaves the flag
- * set: concurrency without parallelism). Only operations up to the crash
+ * the map whose flagged operations came last before the crash, else the
+ * map another goroutine wrote last. A read ("concurrent map read and map
+ * write") is not probed, and at the fatal call the reader's registers no
+ * longer hold the map: its map is always one of the two guesses, and
+ * map_from says which. The dying side's statement is always the crashing
+ * thread's own stack at the fatal call (the first frame outside the
+ * runtime). Other threads count when they touched that map within
+ * CRASH_RECENT_NS before the crash, most recent first; so does another
+ * goroutine on the crashing thread itself (one preempted in the middle of
+ * a write leaves the flag set: concurrency without parallelism). Only operations up to the crash
  * are kept: what each side was doing at that moment.
  */
 #define CRASH_MAX_THREADS	8	/* the crashing thread + 7 others */

@@ -161,23 +161,18 @@ static bool wants(const struct crash_thread *th, uint32_t tid,
 	return th->tid == tid && (!th->only_goid || op->goid == th->only_goid);
 }
 
-static void offer_op(struct crash *c, uint32_t tid, const struct crash_op *op,
-		     uint64_t cut)
-{
-	if (op->ts_ns > cut)
-		return;
-	for (size_t i = 0; i < c->nthreads; i++)
-		if (wants(&c->threads[i], tid, op))
-			keep_op(&c->threads[i], op);
-}
+/*
+ * Calls fn for every op the trace holds: each event, then each history
+ * slot (the same op may come through both: keep_op drops the twin).
+ */
+typedef void (*op_fn)(void *ctx, uint32_t tid, const struct crash_op *op);
 
-/* Every op of the chosen threads up to the crash, from both sources. */
-static void gather_ops(const struct trace *t, struct crash *c, uint64_t cut)
+static void each_op(const struct trace *t, op_fn fn, void *ctx)
 {
 	for (size_t i = 0; i < t->nevents; i++) {
 		struct crash_op op = from_event(&t->events[i]);
 
-		offer_op(c, t->events[i].tid, &op, cut);
+		fn(ctx, t->events[i].tid, &op);
 	}
 	for (size_t i = 0; i < t->nhistories; i++) {
 		const struct trace_history *h = &t->histories[i];
@@ -185,9 +180,27 @@ static void gather_ops(const struct trace *t, struct crash *c, uint64_t cut)
 		for (uint32_t j = 0; j < h->nops && j < GMT_HISTORY_LEN; j++) {
 			struct crash_op op = from_hist(&h->ops[j]);
 
-			offer_op(c, h->tid, &op, cut);
+			fn(ctx, h->tid, &op);
 		}
 	}
+}
+
+/* Keeps an op up to the crash for each chosen thread that wants it. */
+static void offer_op(void *ctx, uint32_t tid, const struct crash_op *op)
+{
+	struct crash *c = ctx;
+
+	if (op->ts_ns > c->fatal->ts_ns)
+		return;
+	for (size_t i = 0; i < c->nthreads; i++)
+		if (wants(&c->threads[i], tid, op))
+			keep_op(&c->threads[i], op);
+}
+
+/* Every op of the chosen threads up to the crash, from both sources. */
+static void gather_ops(const struct trace *t, struct crash *c)
+{
+	each_op(t, offer_op, c);
 }
 
 /* The dying goroutine's last op on a map (not the fatal call itself). */
@@ -228,40 +241,32 @@ static bool flagged_op_map(const struct trace *t, struct crash *c)
 	return found;
 }
 
+struct last_write {
+	const struct trace_fatal *f;
+	uint64_t ts, map;
+};
+
 /* A write by another goroutine (another thread when goids are unknown). */
-static void offer_write(const struct trace_fatal *f, uint32_t tid,
-			const struct crash_op *op, uint64_t *best_ts,
-			uint64_t *map)
+static void offer_write(void *ctx, uint32_t tid, const struct crash_op *op)
 {
+	struct last_write *lw = ctx;
+	const struct trace_fatal *f = lw->f;
 	bool other = f->goid && op->goid ? op->goid != f->goid : tid != f->tid;
 
 	if (!other || !an_is_write(op->op) || op->ts_ns > f->ts_ns ||
-	    f->ts_ns - op->ts_ns > CRASH_RECENT_NS || op->ts_ns < *best_ts)
+	    f->ts_ns - op->ts_ns > CRASH_RECENT_NS || op->ts_ns < lw->ts)
 		return;
-	*best_ts = op->ts_ns;
-	*map = op->map;
+	lw->ts = op->ts_ns;
+	lw->map = op->map;
 }
 
 static bool last_write_map(const struct trace *t, struct crash *c)
 {
-	uint64_t best_ts = 0, map = 0;
+	struct last_write lw = { .f = c->fatal };
 
-	for (size_t i = 0; i < t->nevents; i++) {
-		struct crash_op op = from_event(&t->events[i]);
-
-		offer_write(c->fatal, t->events[i].tid, &op, &best_ts, &map);
-	}
-	for (size_t i = 0; i < t->nhistories; i++) {
-		const struct trace_history *h = &t->histories[i];
-
-		for (uint32_t j = 0; j < h->nops && j < GMT_HISTORY_LEN; j++) {
-			struct crash_op op = from_hist(&h->ops[j]);
-
-			offer_write(c->fatal, h->tid, &op, &best_ts, &map);
-		}
-	}
-	c->map = map;
-	return map != 0;
+	each_op(t, offer_write, &lw);
+	c->map = lw.map;
+	return lw.map != 0;
 }
 
 /*
@@ -328,19 +333,25 @@ static void offer(struct candidate *cand, size_t *n, uint32_t tid,
 		cand[(*n)++] = (struct candidate){ tid, goid, ts };
 }
 
-/* Another thread on the map, or another goroutine on the dying thread. */
-static void consider(const struct crash *c, struct candidate *cand,
-		     size_t *n, uint32_t tid, const struct crash_op *op)
-{
-	const struct trace_fatal *f = c->fatal;
+struct candidates {
+	const struct crash *c;
+	struct candidate cand[CRASH_MAX_THREADS * 8];
+	size_t n;
+};
 
-	if (op->map != c->map || op->op == GMT_OP_FATAL || op->ts_ns > f->ts_ns ||
-	    f->ts_ns - op->ts_ns > CRASH_RECENT_NS)
+/* Another thread on the map, or another goroutine on the dying thread. */
+static void consider(void *ctx, uint32_t tid, const struct crash_op *op)
+{
+	struct candidates *cs = ctx;
+	const struct trace_fatal *f = cs->c->fatal;
+
+	if (op->map != cs->c->map || op->op == GMT_OP_FATAL ||
+	    op->ts_ns > f->ts_ns || f->ts_ns - op->ts_ns > CRASH_RECENT_NS)
 		return;
 	if (tid != f->tid)
-		offer(cand, n, tid, 0, op->ts_ns);
+		offer(cs->cand, &cs->n, tid, 0, op->ts_ns);
 	else if (f->goid && op->goid && op->goid != f->goid)
-		offer(cand, n, tid, op->goid, op->ts_ns);
+		offer(cs->cand, &cs->n, tid, op->goid, op->ts_ns);
 }
 
 /*
@@ -349,23 +360,12 @@ static void consider(const struct crash *c, struct candidate *cand,
  */
 static void pick_others(const struct trace *t, struct crash *c)
 {
-	struct candidate cand[CRASH_MAX_THREADS * 8];
-	size_t n = 0;
+	struct candidates cs = { .c = c };
+	struct candidate *cand = cs.cand;
+	size_t n;
 
-	for (size_t i = 0; i < t->nevents; i++) {
-		struct crash_op op = from_event(&t->events[i]);
-
-		consider(c, cand, &n, t->events[i].tid, &op);
-	}
-	for (size_t i = 0; i < t->nhistories; i++) {
-		const struct trace_history *h = &t->histories[i];
-
-		for (uint32_t j = 0; j < h->nops && j < GMT_HISTORY_LEN; j++) {
-			struct crash_op op = from_hist(&h->ops[j]);
-
-			consider(c, cand, &n, h->tid, &op);
-		}
-	}
+	each_op(t, consider, &cs);
+	n = cs.n;
 	while (c->nthreads < CRASH_MAX_THREADS && n) {
 		size_t best = 0;
 
@@ -492,14 +492,14 @@ bool crash_analyze(const struct trace *t, const struct analysis *an,
 	c->threads[0] = (struct crash_thread){ .tid = f->tid, .goid = f->goid,
 					       .crashing = true, .side = -1 };
 	c->nthreads = 1;
-	gather_ops(t, c, f->ts_ns);
+	gather_ops(t, c);
 	if (c->map_error)
 		pick_map(t, c);
 	if (c->has_map) {
 		pick_type(t, an, c);
 		pick_others(t, c);
 		c->threads[0].nops = 0;
-		gather_ops(t, c, f->ts_ns);
+		gather_ops(t, c);
 	}
 	mark_sides(c);
 	dying_side(c);
@@ -519,8 +519,8 @@ const struct crash_op *crash_side_op(const struct crash *c,
 				     const struct crash_thread *th)
 {
 	if (th->crashing)
-		return th->side >= 0 || c->user_frame >= 0 ? &c->fatal_op :
-		       NULL;
+		return c->map_error && (th->side >= 0 || c->user_frame >= 0) ?
+		       &c->fatal_op : NULL;
 	return th->side >= 0 ? &th->ops[th->side] : NULL;
 }
 
