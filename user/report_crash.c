@@ -81,10 +81,10 @@ static void dying_side(FILE *out, const struct trace *t,
 		       const struct crash *c, const struct crash_style *st)
 {
 	const struct crash_op *op = crash_side_op(c, &c->threads[0]);
-	const struct trace_stack *fs = &t->stacks[c->fatal->stack];
+	uint32_t fs = c->fatal->stack;
 
 	dying_header(out, c, st);
-	if (c->fatal->stack < t->nstacks && fs->n) {
+	if (fs < t->nstacks && t->stacks[fs].n) {
 		fprintf(out, ", its own stack at the fatal call%s:\n",
 			c->user_frame < 0 ? " (all of it the runtime's)" : "");
 		side_frames(out, t, c->fatal->stack,
@@ -119,10 +119,12 @@ static void other_side(FILE *out, const struct trace *t,
 {
 	const struct crash_op *op = &th->ops[th->side];
 	bool same = th->tid == c->threads[0].tid;
+	bool flag = th->evidence == CRASH_EV_FLAG_OWN ||
+		    th->evidence == CRASH_EV_FLAG_OTHER;
 
 	fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u%s) ", st->bold,
-		th->goid, st->off, th->tid,
-		same ? ", the same thread: preempted mid-write" : "");
+		th->goid, st->off, th->tid, !same ? "" : flag ?
+		", the same thread: preempted mid-write" : ", the same thread");
 	if (th->evidence == CRASH_EV_FLAG_OWN)
 		fprintf(out, "was in %s while another write was in progress "
 			"(the write flag was set when it began, %.1f us before "
