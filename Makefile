@@ -41,6 +41,10 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(OBJDIR)/%.o: user/%.c $(wildcard include/*.h user/*.h) $(SKELS) | $(OBJDIR)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# `gomaptrace --version` names the commit it was built from.
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
+$(OBJDIR)/main.o: CFLAGS += -DGMT_REV='"$(GIT_REV)"'
+
 $(BUILD)/gomaptrace: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 

@@ -7,7 +7,14 @@ set -e
 cd "$(dirname "$0")/.."
 out="${GMT_BUILD:-build}"/examples
 mkdir -p "$out"
-(cd examples/sessions && CGO_ENABLED=0 GOTOOLCHAIN=local go build -o "../../$out/sessions" .)
+# The machine's default Go (1.26, Swiss maps), by its path: PATH's `go` may
+# be Debian's 1.19 (/usr/bin/go), which the tests use for bucket maps.
+GO=/usr/local/go/bin/go
+[ -x "$GO" ] || { echo "demo: Go is missing at $GO (the machine's default Go)" >&2; exit 1; }
+"$GO" version
+# -o by absolute path: GMT_BUILD may be absolute or relative.
+bin="$(cd "$out" && pwd)"/sessions
+(cd examples/sessions && CGO_ENABLED=0 GOTOOLCHAIN=local "$GO" build -o "$bin" .)
 
 echo "== 1. gomaptrace run -- $out/sessions   (locked map: contention)"
 "${GMT_BUILD:-build}"/gomaptrace run -- "$out/sessions"

@@ -29,11 +29,16 @@ struct dwarf_sections {
 	size_t str_offsets_len;
 };
 
+/*
+ * A struct member's offset, or with member NULL the non-negative integer
+ * value of the DW_TAG_constant named type (e.g. "runtime.hashWriting",
+ * which Go emits for package-level constants).
+ */
 struct dwarf_member_query {
 	const char *type;	/* e.g. "runtime.hmap" */
-	const char *member;	/* e.g. "flags" */
+	const char *member;	/* e.g. "flags"; NULL: a constant */
 	bool found;
-	uint64_t offset;	/* data_member_location */
+	uint64_t offset;	/* data_member_location, or the value */
 };
 
 /*

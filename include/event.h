@@ -11,7 +11,11 @@
 #define GMT_HISTORY_LEN		10	/* map ops kept per thread */
 #define GMT_FATAL_MSG_LEN	64
 
-/* Kinds of operation; the same numbering as enum probe_op in gobin.h. */
+/*
+ * Kinds of operation: the one numbering of the probe sites (gobin.h), the
+ * records, the trace file (stored as the number, so old files load) and
+ * the reports. Their names are trace_op_name()'s, everywhere.
+ */
 enum gmt_op {
 	GMT_OP_ASSIGN = 0,
 	GMT_OP_DELETE = 1,
@@ -20,6 +24,7 @@ enum gmt_op {
 	GMT_OP_ITER_NEXT = 4,
 	GMT_OP_FATAL = 5,
 };
+#define GMT_NOPS		6	/* kinds above */
 
 #define GMT_EV_WRITING	0x01	/* write-in-progress flag was already set */
 #define GMT_EV_ONE	0x02	/* the map held exactly one entry (count or

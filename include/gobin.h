@@ -6,9 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/types.h>
 
 #include "elf_file.h"
 #include "errbuf.h"
+#include "event.h"
 #include "pclntab.h"
 
 /*
@@ -33,16 +35,6 @@ enum fact_source {
 	SRC_TABLE,		/* per-version table: the last resort */
 };
 
-enum probe_op {
-	OP_ASSIGN = 0,
-	OP_DELETE,
-	OP_CLEAR,
-	OP_ITER_INIT,
-	OP_ITER_NEXT,
-	OP_FATAL,
-	OP__COUNT,
-};
-
 enum probe_method {
 	PROBE_BRANCH = 0,	/* the jbe after the stack check: emulated */
 	PROBE_ENTRY_EMULATED,	/* entry instruction the kernel emulates */
@@ -51,7 +43,7 @@ enum probe_method {
 
 struct probe_site {
 	const char *function;	/* e.g. "runtime.mapassign_faststr" */
-	enum probe_op op;
+	enum gmt_op op;
 	uint64_t entry;
 	uint64_t probe;		/* address to place the uprobe at */
 	int64_t file_offset;	/* of probe, for perf_event_open uprobes */
@@ -75,6 +67,16 @@ struct map_seed {
 	enum fact_source source;	/* SRC_NONE: unknown, not read */
 };
 
+/* What one source says about the facts; has_* false: it cannot tell. */
+struct fact_set {
+	bool has_flag, has_seed, has_goid;
+	struct write_flag flag;	/* .source unused here */
+	struct map_seed seed;	/* .source unused here */
+	int32_t goid_offset;
+};
+
+#define FACT_SOURCES (SRC_TABLE + 1)
+
 struct gobin {
 	char path[4096];	/* the file opened (/proc/PID/exe or given) */
 	char exe[4096];		/* what to show the user */
@@ -84,7 +86,8 @@ struct gobin {
 	const uint8_t *pcln_data;
 	bool pcln_owned;
 	struct pclntab *pcln;
-	uint64_t text_start;
+	uint64_t text_start;	/* runtime.text: where Go's code starts */
+	const char *text_start_source;	/* "moduledata", "symtab", ".text" */
 	char go_version[64];	/* "go1.19.8", or "" when unknown */
 	const char *go_version_source;	/* "buildinfo", "runtime.buildVersion", ... */
 	enum map_impl map_impl;
@@ -92,6 +95,12 @@ struct gobin {
 	struct map_seed seed;
 	int32_t goid_offset;	/* offset of goid in runtime.g, -1 unknown */
 	enum fact_source goid_source;
+	/*
+	 * Each source's own answer, whichever was chosen above (DWARF, then
+	 * code, then the table; goid: DWARF, table, code), so that they can
+	 * be held against each other. Indexed by enum fact_source.
+	 */
+	struct fact_set by_source[FACT_SOURCES];
 	struct probe_site *probes;
 	size_t nprobes;
 	void *types;		/* private: runtime type data, see gotypes.c */
@@ -117,7 +126,6 @@ int gobin_frames(const struct gobin *gb, uint64_t pc,
 int gobin_type_name(const struct gobin *gb, uint64_t addr, char *buf,
 		    size_t len);
 
-const char *probe_op_name(enum probe_op op);
 const char *probe_method_name(enum probe_method m);
 const char *map_impl_name(enum map_impl m);
 const char *fact_source_name(enum fact_source s);

@@ -18,6 +18,9 @@ struct moduledata {
 	uint64_t text, etext;
 	uint64_t types, etypes;	/* runtime type descriptors (rtype) */
 	uint64_t gofunc;	/* go:func.*, base of FUNCDATA; 0 before 1.18 */
+	uint64_t typedesclen;	/* 1.27+: bytes of type descriptors from
+				 * types (no .typelink); 0 before */
+	int layout_minor;	/* first Go 1.N with the layout read */
 };
 
 /*

@@ -38,14 +38,17 @@ struct pclntab;
 
 /*
  * data/size: the .gopclntab bytes (must outlive the table).
- * text_start: link-time address of runtime.text (the .text section), used
- * when the header's own textStart is 0 (seen in Go 1.26).
+ * text_start: link-time address of runtime.text (moduledata.text), used
+ * when the header's own textStart is 0 (Go 1.26 dropped the field). With
+ * cgo and the external linker .text starts before runtime.text.
  */
 int pclntab_parse(struct pclntab **out, const uint8_t *data, size_t size,
 		  uint64_t text_start, struct errbuf *err);
 void pclntab_free(struct pclntab *t);
 
 enum pclntab_version pclntab_get_version(const struct pclntab *t);
+/* The version the magic of a .gopclntab image names, before parsing. */
+enum pclntab_version pclntab_magic_version(const uint8_t *data, size_t size);
 size_t pclntab_nfuncs(const struct pclntab *t);
 const struct pcln_func *pclntab_func(const struct pclntab *t, size_t i);
 const struct pcln_func *pclntab_find_name(const struct pclntab *t,

@@ -53,29 +53,44 @@ const char *report_format_list(void);
 
 /*
  * The options `run` and `report` share: add REPORT_LONGOPTS to the
- * getopt_long table and hand the codes >= REPORT_OPT_TOP to
- * report_parse_opt(), which returns 0 or the exit status 2 (usage, one
- * line said why). REPORT_OPTS_HELP is their usage text.
+ * getopt_long table and REPORT_SHORTOPTS to the short ones, and hand every
+ * code the command does not know itself to report_parse_opt(): 0 taken,
+ * 2 a bad value or not a report option (one line said why).
+ * REPORT_OPTS_HELP is their usage text.
  */
+struct report_args {
+	const struct report_format *fmt;	/* -f; text by default */
+	const char *out;			/* -o; NULL: stdout */
+	struct report_opts o;
+};
+
 enum {
 	REPORT_OPT_TOP = 0x100,
 	REPORT_OPT_WEIGHT,
 	REPORT_OPT_ALL,
 };
 
+#define REPORT_SHORTOPTS	"f:o:"
 #define REPORT_LONGOPTS \
+	{ "format", required_argument, NULL, 'f' }, \
+	{ "output", required_argument, NULL, 'o' }, \
 	{ "top", required_argument, NULL, REPORT_OPT_TOP }, \
 	{ "weight", required_argument, NULL, REPORT_OPT_WEIGHT }, \
 	{ "all", no_argument, NULL, REPORT_OPT_ALL }
 
 #define REPORT_OPTS_HELP \
+	"  -f, --format FMT     %s (default text)\n" \
+	"  -o, --output FILE    write the report to FILE instead of " \
+	"stdout\n" \
 	"      --top N          the N worst maps only (text, json hot " \
 	"spots, exports)\n" \
 	"      --all            text: also maps with a single writer\n" \
 	"      --weight W       folded: ops (default), handoffs or " \
 	"overlaps\n"
 
-int report_parse_opt(int code, const char *arg, struct report_opts *o);
+void report_args_init(struct report_args *ra);
+/* ctx: a struct report_args (a cli_opt_fn). */
+int report_parse_opt(int code, const char *arg, void *ctx);
 
 /*
  * Write the report to path, or stdout when path is NULL or "-". A file is

@@ -55,8 +55,7 @@
  *  - A new table: a new chunk type in the file; old readers skip it.
  *  - Derived results (per-map summaries, conflicts, histograms) are
  *    computed from these tables and do not belong in the file. The
- *    trace_summary view below is the basic one the text and JSON reports
- *    share; a richer analysis can build its own from events[].
+ *    analysis (analysis.h) builds them from events[].
  *  - A map freed and another allocated at the same address with the same
  *    type share one map_id here. Telling them apart is an analysis step
  *    (analysis.h: by the hash seed each event carries): keep events' raw
@@ -227,7 +226,8 @@ void trace_drop_events(struct trace *t);
 
 /* "assign", "delete", "clear", "iterate", "iter_next", "fatal", "op<N>". */
 const char *trace_op_name(unsigned op);
-/* Parses a name as above (also "iternext"); -1 when unknown. */
+/* Parses a name as above (also the old "iter_init", "iternext"); -1 when
+ * unknown. */
 int trace_op_parse(const char *name);
 /*
  * "assign,delete,..." -> *mask (1 << enum gmt_op each); GMT_OP_FATAL is
@@ -241,39 +241,5 @@ int trace_ops_parse(const char *list, uint32_t *mask, struct errbuf *err);
 /* Monotonic and wall clock now, in ns (the clocks the trace uses). */
 uint64_t trace_now_ns(void);
 uint64_t trace_wall_now_ns(void);
-
-/*
- * The basic per-map view both basic reports share: op counts, distinct
- * threads and goroutines, and call sites. A site groups the events of one
- * op whose stack's first PC expands to the same frames (function, file,
- * line, inlined, for every inline level): the line that called into the
- * runtime. Maps are sorted by events, busiest first; sites by count.
- */
-struct trace_site {
-	uint8_t op;
-	uint64_t pc;		/* a representative PC (stack pc[0]), 0: none */
-	uint32_t stack;		/* a representative stack */
-	uint64_t count;
-};
-
-struct trace_map_summary {
-	uint32_t map_id;
-	const struct trace_map *map;
-	const char *type_name;	/* NULL when unknown */
-	uint32_t threads;
-	uint32_t goroutines;
-	struct trace_site *sites;
-	size_t nsites;
-};
-
-struct trace_summary {
-	struct trace_map_summary *maps;
-	size_t nmaps;
-	uint64_t events;	/* events[] summed over maps */
-	uint64_t duration_ns;
-};
-
-int trace_summarize(const struct trace *t, struct trace_summary *s);
-void trace_summary_free(struct trace_summary *s);
 
 #endif

@@ -30,13 +30,13 @@
  * for the exec (/proc/PID/maps), for symbolising, not for attaching: probes
  * go in at file offsets.
  *
- * Set GOMAPTRACE_DEBUG=1 to see libbpf's warnings, =2 for its debug log
- * (the verifier's, when a load fails).
+ * tracer_set_verbosity(1) (-v) shows libbpf's warnings, 2 (-vv) its debug
+ * log (the verifier's, when a load fails).
  */
 struct tracer_opts {
 	pid_t pid;			/* process to trace (its mm, all threads);
 					 * 0: every process running the binary */
-	bool ops[OP__COUNT];		/* which kinds of probe to attach */
+	bool ops[GMT_NOPS];		/* which kinds of probe to attach */
 	uint32_t ringbuf_bytes;		/* a power of two >= 64 KiB; 0 = 64 MiB */
 };
 
@@ -51,6 +51,10 @@ typedef int (*tracer_event_fn)(void *ctx, const struct gmt_event *ev,
 
 /* ops[] from a mask with bit i for op i (struct trace_meta's ops_mask). */
 void tracer_opts_set_ops(struct tracer_opts *o, uint32_t mask);
+
+/* Process-wide, as libbpf's log is: 0 quiet (default), 1, 2. */
+void tracer_set_verbosity(int level);
+int tracer_verbosity(void);
 
 int tracer_open(struct tracer **out, const struct gobin *gb,
 		const struct tracer_opts *opts, struct errbuf *err);

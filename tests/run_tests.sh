@@ -1,11 +1,13 @@
 #!/bin/bash
 # Runs every test: the C unit tests (cmocka), then the end-to-end tests
 # (pytest) that build Go programs and trace them under real uprobes.
-# Closes with one line CI reads: "N passed, N failed".
+# Closes with one line CI reads: "N passed, N failed" (", N skipped" added
+# when any test, cmocka or pytest, was skipped).
 cd "$(dirname "$0")/.." || exit 1
 
 passed=0
 failed=0
+skipped=0
 e2e_only=0
 [ "$1" = "--e2e-only" ] && { e2e_only=1; shift; }
 
@@ -16,12 +18,14 @@ if [ $e2e_only = 0 ]; then
 		echo "$out"
 		p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
 		f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
-		if [ -z "$p" ] && [ -z "$f" ]; then
+		s=$(echo "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | tail -1)
+		if [ -z "$p" ] && [ -z "$f" ] && [ -z "$s" ]; then
 			echo "unit: $t printed no cmocka summary: counted as failed"
 			f=1
 		fi
 		passed=$((passed + ${p:-0}))
 		failed=$((failed + ${f:-0}))
+		skipped=$((skipped + ${s:-0}))
 	done
 fi
 
@@ -39,13 +43,13 @@ PY
 )
 	passed=$((passed + t - f - e - s))
 	failed=$((failed + f + e))
-	skipped=$s
+	skipped=$((skipped + s))
 else
 	echo "e2e: pytest wrote no results: counted as failed"
 	failed=$((failed + 1))
 fi
 
-if [ "${skipped:-0}" -gt 0 ]; then
+if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else
 	echo "$passed passed, $failed failed"

@@ -3,7 +3,7 @@
  * gomaptrace info: what gomaptrace knows about a Go binary or a running Go
  * process, and where each fact came from.
  */
-#include <argp.h>
+#include <getopt.h>
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "gobin.h"
 #include "gotypes.h"
 #include "json_writer.h"
+#include "trace.h"
 
 #define MAX_MAP_TYPES 100000
 
@@ -25,75 +26,86 @@ struct info_args {
 
 enum { OPT_JSON = 0x100, OPT_MAP_TYPES };
 
-static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "A running process instead of a file", 0 },
-	{ "json", OPT_JSON, NULL, 0, "Machine-readable output", 0 },
-	{ "map-types", OPT_MAP_TYPES, NULL, 0,
-	  "Also list the map types in the binary's type links", 0 },
-	{ 0 }
-};
-
-static const char doc[] =
-	"Show what gomaptrace knows about a Go binary or process: Go version, "
-	"map implementation, the runtime's write-in-progress flag, the goid "
-	"offset, and where each map function will be probed."
-	"\v"
-	"Examples:\n"
-	"  gomaptrace info ./server\n"
-	"  gomaptrace info -p 1234 --json\n"
-	"  gomaptrace info ./server --map-types\n"
-	"\n"
-	"JSON fields: go_version (null when unknown) and go_version_source "
-	"(\"buildinfo\", \"buildinfo-scan\", \"symtab\": runtime.buildVersion, "
-	"\"data-scan\": runtime.buildVersion found as a Go string header in "
-	"the data segment, \"unknown\"); "
-	"arch; pclntab_version, the .gopclntab format as the Go release that "
-	"introduced it: \"1.16\" (Go 1.16-1.17), \"1.18\" (1.18-1.19) or "
-	"\"1.20\" (1.20 and later); map_impl (\"buckets\" or \"swiss\"); "
-	"write_flag {offset, mask, source}; goid_offset (-1 unknown) and "
-	"goid_source; pie; load_bias (with -p); probes, each {function, op, "
-	"entry, probe, method, file_offset}, addresses link-time hex strings. "
-	"Sources: \"dwarf\", \"code\" (decoded from the binary's own "
-	"instructions), \"table\" (per Go version), \"none\". Methods: "
-	"\"branch\" (the jbe after the stack check, emulated by the kernel: "
-	"fast), \"entry-emulated\", \"entry-slow\" (single-stepped).";
-
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
+static void usage(FILE *out)
 {
-	struct info_args *a = state->input;
-	char *end;
-	long v;
-
-	switch (key) {
-	case 'p':
-		v = strtol(arg, &end, 10);
-		if (*arg == '\0' || *end != '\0' || v <= 0 || v > 0x3fffffff)
-			argp_error(state, "'%s' is not a process id", arg);
-		a->pid = (pid_t)v;
-		break;
-	case OPT_JSON:
-		a->json = true;
-		break;
-	case OPT_MAP_TYPES:
-		a->map_types = true;
-		break;
-	case ARGP_KEY_ARG:
-		if (a->binary)
-			argp_error(state, "one BINARY only");
-		a->binary = arg;
-		break;
-	case ARGP_KEY_END:
-		if (!a->binary == !a->pid)
-			argp_error(state, "give a BINARY or -p PID");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	fputs("Usage: gomaptrace info BINARY | -p PID [--json] [--map-types]\n"
+	      "\nShows what gomaptrace knows about a Go binary or process: Go "
+	      "version, map\nimplementation, the runtime's write-in-progress "
+	      "flag, the goid offset, and\nwhere each map function will be "
+	      "probed.\n\n"
+	      "  -p, --pid PID        a running process instead of a file\n"
+	      "      --json           machine-readable output\n"
+	      "      --map-types      also list the map types in the binary's "
+	      "type links\n"
+	      CLI_HELP_HELP "\n"
+	      "Examples:\n"
+	      "  gomaptrace info ./server\n"
+	      "  gomaptrace info -p 1234 --json\n"
+	      "  gomaptrace info ./server --map-types\n\n"
+	      "JSON fields: go_version (null when unknown) and "
+	      "go_version_source (\"buildinfo\",\n\"buildinfo-scan\", "
+	      "\"symtab\": runtime.buildVersion, \"data-scan\":\n"
+	      "runtime.buildVersion found as a Go string header in the data "
+	      "segment,\n\"unknown\"); arch; pclntab_version, the .gopclntab "
+	      "format as the Go release\nthat introduced it: \"1.16\" (Go "
+	      "1.16-1.17), \"1.18\" (1.18-1.19) or \"1.20\" (1.20\nand "
+	      "later); map_impl (\"buckets\" or \"swiss\"); write_flag "
+	      "{offset, mask, source};\nseed {offset, size, source}; "
+	      "goid_offset (-1 unknown) and goid_source;\nfact_sources: what "
+	      "each source (dwarf, code, table) says on its own,\n"
+	      "{write_flag, seed, goid_offset}, null where that source cannot "
+	      "tell;\ntext_start (runtime.text) and text_start_source "
+	      "(\"moduledata\", \"symtab\",\n\".text\"); pie; load_bias "
+	      "(with -p); probes, each\n"
+	      "{function, op, entry, probe, method, file_offset}, addresses "
+	      "link-time hex\nstrings; op is assign, delete, clear, iterate, "
+	      "iter_next or fatal, the words\nthe reports and --ops use. "
+	      "Sources: \"dwarf\", \"code\" (decoded from the binary's\n"
+	      "own instructions), \"table\" (per Go version), \"none\". "
+	      "Methods: \"branch\" (the\njbe after the stack check, emulated "
+	      "by the kernel: fast), \"entry-emulated\",\n\"entry-slow\" "
+	      "(single-stepped).\n", out);
 }
 
-static const struct argp argp = { options, parse_opt, "BINARY | -p PID",
-				  doc, NULL, NULL, NULL };
+static int parse_opt(int c, const char *arg, void *ctx)
+{
+	struct info_args *a = ctx;
+
+	switch (c) {
+	case 'p':
+		return cli_pid("-p", arg, &a->pid);
+	case OPT_JSON:
+		a->json = true;
+		return 0;
+	default:
+		a->map_types = true;
+		return 0;
+	}
+}
+
+static int parse_args(int argc, char **argv, struct info_args *a)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "map-types", no_argument, NULL, OPT_MAP_TYPES },
+		CLI_LONGOPTS,
+		{ 0 },
+	};
+	static const struct cli_cmd cmd = { "info", ":p:h", longopts, usage };
+	int r = cli_parse(&cmd, argc, argv, parse_opt, a);
+
+	if (r)
+		return r;
+	if (optind < argc)
+		a->binary = argv[optind++];
+	if (optind < argc)
+		return cli_error(&cmd, "one BINARY only, not '%s'",
+				 argv[optind]);
+	if (!a->binary == !a->pid)
+		return cli_error(&cmd, "give a BINARY or -p PID");
+	return 0;
+}
 
 static const char *pclntab_version_name(enum pclntab_version v)
 {
@@ -169,7 +181,7 @@ static void json_probe(struct json_writer *jw, const struct probe_site *p)
 {
 	jw_start_object(jw);
 	jw_kv_string(jw, "function", p->function);
-	jw_kv_string(jw, "op", probe_op_name(p->op));
+	jw_kv_string(jw, "op", trace_op_name(p->op));
 	jw_kv_hex(jw, "entry", p->entry);
 	jw_kv_hex(jw, "probe", p->probe);
 	jw_kv_string(jw, "method", probe_method_name(p->method));
@@ -178,6 +190,65 @@ static void json_probe(struct json_writer *jw, const struct probe_site *p)
 		jw_null(jw);
 	else
 		jw_hex(jw, (uint64_t)p->file_offset);
+	jw_end_object(jw);
+}
+
+/* A fact about the runtime's structures: {offset, <what>, source}. */
+static void json_fact(struct json_writer *jw, const char *key,
+		      uint32_t offset, const char *what, uint32_t v,
+		      enum fact_source src)
+{
+	jw_key(jw, key);
+	jw_start_object(jw);
+	jw_kv_uint(jw, "offset", offset);
+	jw_kv_uint(jw, what, v);
+	jw_kv_string(jw, "source", fact_source_name(src));
+	jw_end_object(jw);
+}
+
+/* {offset, <what>} or null: one source's answer where it can tell. */
+static void json_pair_or_null(struct json_writer *jw, const char *key,
+			      bool has, uint32_t offset, const char *what,
+			      uint32_t v)
+{
+	jw_key(jw, key);
+	if (!has) {
+		jw_null(jw);
+		return;
+	}
+	jw_start_object(jw);
+	jw_kv_uint(jw, "offset", offset);
+	jw_kv_uint(jw, what, v);
+	jw_end_object(jw);
+}
+
+/* One source's own answers; null where it cannot tell. */
+static void json_fact_set(struct json_writer *jw, const struct fact_set *fs)
+{
+	jw_start_object(jw);
+	json_pair_or_null(jw, "write_flag", fs->has_flag, fs->flag.offset,
+			  "mask", fs->flag.mask);
+	json_pair_or_null(jw, "seed", fs->has_seed, fs->seed.offset, "size",
+			  fs->seed.size);
+	jw_key(jw, "goid_offset");
+	if (fs->has_goid)
+		jw_int(jw, fs->goid_offset);
+	else
+		jw_null(jw);
+	jw_end_object(jw);
+}
+
+static void json_fact_sources(struct json_writer *jw, const struct gobin *gb)
+{
+	static const enum fact_source srcs[] = { SRC_DWARF, SRC_CODE,
+						 SRC_TABLE };
+
+	jw_key(jw, "fact_sources");
+	jw_start_object(jw);
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		jw_key(jw, fact_source_name(srcs[i]));
+		json_fact_set(jw, &gb->by_source[srcs[i]]);
+	}
 	jw_end_object(jw);
 }
 
@@ -204,20 +275,15 @@ static void print_json(const struct gobin *gb, const struct type_list *tl,
 	jw_kv_bool(&jw, "symtab", has_symtab(gb));
 	jw_kv_bool(&jw, "dwarf", has_dwarf(gb));
 	jw_kv_string(&jw, "map_impl", map_impl_name(gb->map_impl));
-	jw_key(&jw, "write_flag");
-	jw_start_object(&jw);
-	jw_kv_uint(&jw, "offset", gb->flag.offset);
-	jw_kv_uint(&jw, "mask", gb->flag.mask);
-	jw_kv_string(&jw, "source", fact_source_name(gb->flag.source));
-	jw_end_object(&jw);
-	jw_key(&jw, "seed");
-	jw_start_object(&jw);
-	jw_kv_uint(&jw, "offset", gb->seed.offset);
-	jw_kv_uint(&jw, "size", gb->seed.size);
-	jw_kv_string(&jw, "source", fact_source_name(gb->seed.source));
-	jw_end_object(&jw);
+	json_fact(&jw, "write_flag", gb->flag.offset, "mask", gb->flag.mask,
+		  gb->flag.source);
+	json_fact(&jw, "seed", gb->seed.offset, "size", gb->seed.size,
+		  gb->seed.source);
 	jw_kv_int(&jw, "goid_offset", gb->goid_offset);
 	jw_kv_string(&jw, "goid_source", fact_source_name(gb->goid_source));
+	json_fact_sources(&jw, gb);
+	jw_kv_hex(&jw, "text_start", gb->text_start);
+	jw_kv_string(&jw, "text_start_source", gb->text_start_source);
 	jw_kv_bool(&jw, "pie", gb->elf.type == ET_DYN);
 	if (gb->pid)
 		jw_kv_hex(&jw, "load_bias", gb->load_bias);
@@ -279,7 +345,7 @@ static void print_probes(const struct gobin *gb)
 			snprintf(off, sizeof(off), "0x%llx",
 				 (unsigned long long)p->file_offset);
 		printf("  %-30s %-9s 0x%-10llx 0x%-10llx %-14s %s\n",
-		       p->function, probe_op_name(p->op),
+		       p->function, trace_op_name(p->op),
 		       (unsigned long long)p->entry,
 		       (unsigned long long)p->probe,
 		       probe_method_name(p->method), off);
@@ -289,6 +355,28 @@ static void print_probes(const struct gobin *gb)
 		printf("  %zu site(s) single-stepped at entry (no stack check "
 		       "to probe after; the fatal path is expected here)\n",
 		       slow);
+}
+
+/* Does any source that can tell say something else than the one chosen? */
+static void print_disagreements(const struct gobin *gb)
+{
+	for (int i = SRC_DWARF; i < FACT_SOURCES; i++) {
+		const struct fact_set *fs = &gb->by_source[i];
+		const char *src = fact_source_name(i);
+
+		if (fs->has_flag && (fs->flag.offset != gb->flag.offset ||
+				     fs->flag.mask != gb->flag.mask))
+			printf("  note: %s says the write flag is at %u, mask "
+			       "0x%x\n", src, fs->flag.offset, fs->flag.mask);
+		if (fs->has_seed && gb->seed.source != SRC_NONE &&
+		    (fs->seed.offset != gb->seed.offset ||
+		     fs->seed.size != gb->seed.size))
+			printf("  note: %s says the hash seed is %u bytes at "
+			       "%u\n", src, fs->seed.size, fs->seed.offset);
+		if (fs->has_goid && fs->goid_offset != gb->goid_offset)
+			printf("  note: %s says goid is at runtime.g + %d\n",
+			       src, fs->goid_offset);
+	}
 }
 
 static void print_text(const struct gobin *gb, const struct type_list *tl,
@@ -314,6 +402,8 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 	       pclntab_version_name(pclntab_get_version(gb->pcln)),
 	       pclntab_nfuncs(gb->pcln), has_symtab(gb) ? "yes" : "no",
 	       has_dwarf(gb) ? "yes" : "no");
+	printf("Text start:    0x%llx (runtime.text, from %s)\n",
+	       (unsigned long long)gb->text_start, gb->text_start_source);
 	printf("Maps:          %s\n", impl);
 	printf("Write flag:    byte at offset %u, mask 0x%x (%s)\n",
 	       gb->flag.offset, gb->flag.mask, source_words(gb->flag.source));
@@ -327,6 +417,7 @@ static void print_text(const struct gobin *gb, const struct type_list *tl,
 	else
 		printf("Goroutine id:  offset unknown (no DWARF and the Go "
 		       "version is not in the table); ids will be 0\n");
+	print_disagreements(gb);
 	print_probes(gb);
 	if (with_types) {
 		printf("\nMap types (%zu):\n", tl->n);
@@ -341,13 +432,11 @@ int cmd_info(int argc, char **argv)
 	struct errbuf err = { { 0 } };
 	struct type_list tl = { 0 };
 	struct gobin gb;
-	char name[] = "gomaptrace info";
 	int ret;
 
-	argv[0] = name;
-	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
-		return 2;
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
 	ret = a.pid ? gobin_open_pid(&gb, a.pid, &err)
 		    : gobin_open_path(&gb, a.binary, &err);
 	if (ret)

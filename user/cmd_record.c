@@ -53,63 +53,30 @@ static void usage(FILE *out)
 		     "stopped)\n"
 		     "  -o, --output FILE    default "
 		     "gomaptrace-PID-YYYYmmdd-HHMMSS.gmt\n"
-		     "      --ops LIST       operations to trace (default "
-		     "assign,delete,clear,iterate)\n"
-		     "      --ringbuf-mb N   ring buffer size, a power of two "
-		     "(default 64)\n");
+		     CLI_OPS_HELP CLI_RINGBUF_HELP CLI_VERBOSE_HELP
+		     CLI_HELP_HELP "\n"
+		     "Examples:\n"
+		     "  gomaptrace record -p 1234 -d 10 -o server.gmt\n"
+		     "  gomaptrace record -p 1234 --ops assign,delete\n"
+		     "  gomaptrace report server.gmt\n");
 }
 
-/* A number in (0, max]; quiet, so each option says its own one line. */
-static int to_num(const char *s, double max, double *v)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (errno || end == s || *end || !(*v > 0) || *v > max)
-		return -1;
-	return 0;
-}
-
-static int parse_num(const char *opt, const char *s, double max, double *v)
-{
-	if (to_num(s, max, v))
-		return fail("%s '%s': give a number above 0", opt, s) + 1;
-	return 0;
-}
-
-static int parse_opt(int c, struct rec_opts *o)
-{
-	struct errbuf err;
-	double v;
+	struct rec_opts *o = ctx;
 
 	switch (c) {
 	case 'p':
-		if (to_num(optarg, 1 << 30, &v) || v != (pid_t)v)
-			return fail("-p '%s': give a process id", optarg) + 1;
-		o->pid = (pid_t)v;
-		return 0;
+		return cli_pid("-p", arg, &o->pid);
 	case 'd':
-		return parse_num("-d", optarg, 1e7, &o->seconds);
+		return cli_seconds("-d", arg, 1e7, &o->seconds);
 	case 'o':
-		o->out = optarg;
+		o->out = arg;
 		return 0;
 	case 'O':
-		return trace_ops_parse(optarg, &o->ops_mask, &err) ?
-		       fail("%s", err.msg) + 1 : 0;
-	case 'R':
-		if (to_num(optarg, 2048, &v) ||
-		    v != (uint32_t)v || ((uint32_t)v & ((uint32_t)v - 1)))
-			return fail("--ringbuf-mb '%s': give a power of two "
-				    "from 1 to 2048", optarg) + 1;
-		o->ringbuf_bytes = (uint32_t)v << 20;
-		return 0;
-	case 'h':
-		usage(stdout);
-		return -1;
+		return cli_ops(arg, &o->ops_mask);
 	default:
-		usage(stderr);
-		return 2;
+		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
 	}
 }
 
@@ -119,23 +86,16 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "ops", required_argument, NULL, 'O' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_TRACE_LONGOPTS,
 		{ 0 },
 	};
-	int c, r;
+	static const struct cli_cmd cmd = { "record", ":p:d:o:hv", longopts,
+					    usage };
 
 	o->ops_mask = TRACE_DEFAULT_OPS;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:o:h", longopts, NULL)) != -1)
-		if ((r = parse_opt(c, o)))
-			return r;
-	if (optind != argc || !o->pid) {
-		usage(stderr);
-		return 2;
-	}
-	return 0;
+	return cli_parse(&cmd, argc, argv, parse_opt, o) ?:
+	       cli_need_pid(&cmd, argc, argv, o->pid);
 }
 
 /* Symbolise what is new, write it, free the events written. */

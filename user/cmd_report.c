@@ -40,23 +40,17 @@ static int export_with(export_fn fn, const struct trace *t,
 	return ret;
 }
 
-int report_folded(const struct trace *t, const struct report_opts *o,
-		  FILE *out, struct errbuf *err)
-{
-	return export_with(export_folded, t, o, out, err);
+/* report_folded(), report_pprof(), report_perfetto(): report.h. */
+#define EXPORT_REPORT(name)						\
+int report_##name(const struct trace *t, const struct report_opts *o,	\
+		  FILE *out, struct errbuf *err)			\
+{									\
+	return export_with(export_##name, t, o, out, err);		\
 }
 
-int report_pprof(const struct trace *t, const struct report_opts *o,
-		 FILE *out, struct errbuf *err)
-{
-	return export_with(export_pprof, t, o, out, err);
-}
-
-int report_perfetto(const struct trace *t, const struct report_opts *o,
-		    FILE *out, struct errbuf *err)
-{
-	return export_with(export_perfetto, t, o, out, err);
-}
+EXPORT_REPORT(folded)
+EXPORT_REPORT(pprof)
+EXPORT_REPORT(perfetto)
 
 static const struct report_format formats[] = {
 	{ "text", report_text, false },
@@ -89,31 +83,44 @@ const char *report_format_list(void)
 	return list;
 }
 
-int report_parse_opt(int code, const char *arg, struct report_opts *o)
+void report_args_init(struct report_args *ra)
 {
-	char *end;
-	long n;
+	memset(ra, 0, sizeof(*ra));
+	ra->fmt = report_format_find("text");
+	ra->o.color = true;
+}
+
+int report_parse_opt(int code, const char *arg, void *ctx)
+{
+	struct report_args *ra = ctx;
+	uint64_t n;
 
 	switch (code) {
+	case 'f':
+		ra->fmt = report_format_find(arg);
+		if (!ra->fmt)
+			return fail("unknown format '%s': use one of %s", arg,
+				    report_format_list()) + 1;
+		return 0;
+	case 'o':
+		ra->out = arg;
+		return 0;
 	case REPORT_OPT_TOP:
-		errno = 0;
-		n = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || n < 1 || n > 1000000)
-			return fail("--top '%s': give a whole number from 1 "
-				    "to 1000000", arg) + 1;
-		o->top_maps = (int)n;
+		if (cli_uint("--top", arg, 1, 1000000, &n))
+			return 2;
+		ra->o.top_maps = (int)n;
 		return 0;
 	case REPORT_OPT_WEIGHT:
-		o->weight = export_weight_parse(arg);
-		if (o->weight < 0)
+		ra->o.weight = export_weight_parse(arg);
+		if (ra->o.weight < 0)
 			return fail("--weight '%s': use ops, handoffs or "
 				    "overlaps", arg) + 1;
 		return 0;
 	case REPORT_OPT_ALL:
-		o->all = true;
+		ra->o.all = true;
 		return 0;
 	default:
-		return 2;
+		return 2;	/* not one of REPORT_LONGOPTS: unreachable */
 	}
 }
 
@@ -159,66 +166,46 @@ static void usage(FILE *out)
 		     "\nReports a trace file written by 'gomaptrace record' "
 		     "or 'run --trace'.\nIt needs no binary: the file carries "
 		     "its symbols.\n\n"
-		     "  -f, --format FMT     %s (default text)\n"
-		     "  -o, --output OUT     write the report to OUT instead "
-		     "of stdout\n"
-		     REPORT_OPTS_HELP, report_format_list());
+		     REPORT_OPTS_HELP
+		     CLI_HELP_HELP "\n"
+		     "Examples:\n"
+		     "  gomaptrace report server.gmt\n"
+		     "  gomaptrace report server.gmt --format json -o "
+		     "report.json\n"
+		     "  gomaptrace report server.gmt -f pprof -o maps.pb.gz\n",
+		     report_format_list());
 }
 
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
 		REPORT_LONGOPTS,
+		CLI_LONGOPTS,
 		{ 0 },
 	};
-	const struct report_format *fmt = report_format_find("text");
-	struct report_opts ro = { .color = true };
+	static const struct cli_cmd cmd = { "report", ":" REPORT_SHORTOPTS "h",
+					    longopts, usage };
 	struct errbuf err = { "" }, warn = { "" };
-	const char *outpath = NULL;
+	struct report_args ra;
 	struct trace t;
-	int c, ret;
+	int ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			fmt = report_format_find(optarg);
-			if (!fmt)
-				return fail("unknown format '%s': use one of "
-					    "%s", optarg,
-					    report_format_list()) + 1;
-			break;
-		case 'o':
-			outpath = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case REPORT_OPT_TOP:
-		case REPORT_OPT_WEIGHT:
-		case REPORT_OPT_ALL:
-			if (report_parse_opt(c, optarg, &ro))
-				return 2;
-			break;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
+	report_args_init(&ra);
+	ret = cli_parse(&cmd, argc, argv, report_parse_opt, &ra);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (optind == argc)
+		return cli_error(&cmd, "give the trace FILE to report");
+	if (optind != argc - 1)
+		return cli_error(&cmd, "one FILE only, not '%s'",
+				 argv[optind + 1]);
 	if (trace_init(&t))
 		return fail("out of memory");
 	ret = trace_load_path(&t, argv[optind], &err, &warn);
 	if (!ret && warn.msg[0])
 		fprintf(stderr, "gomaptrace: warning: %s\n", warn.msg);
 	if (!ret)
-		ret = report_output(&t, fmt, &ro, outpath, &err);
+		ret = report_output(&t, ra.fmt, &ra.o, ra.out, &err);
 	trace_free(&t);
 	return ret ? fail("%s", err.msg) : 0;
 }

@@ -18,7 +18,6 @@
  * status is the program's (128 + signal when it was killed).
  */
 #define _GNU_SOURCE	/* pipe2 */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -34,33 +33,22 @@
 
 #include "commands.h"
 #include "report.h"
+#include "session.h"
 #include "symcache.h"
-#include "trace.h"
 #include "trace_file.h"
-#include "tracer.h"
 
 #define POLL_MS		100
 
 extern char **environ;
 
 struct run_opts {
-	const char *out;
 	const char *trace_path;
-	const struct report_format *fmt;
-	struct report_opts report;
+	struct report_args report;
 	uint32_t ops_mask;
 	uint32_t ringbuf_bytes;
 };
 
-struct run_ctx {
-	struct trace *t;
-	struct tracer *tr;
-	bool fatal_pending;
-	uint64_t unkept;	/* records we could not store (memory) */
-};
-
 static volatile pid_t child_pid;
-static uint64_t attached_ns;	/* when the probes went in */
 
 /* SIGTERM/SIGHUP to gomaptrace are meant for the program: pass them on. */
 static void forward_signal(int sig)
@@ -75,96 +63,57 @@ static void usage(FILE *out)
 		     "Starts CMD with map tracing from its first instruction "
 		     "and reports\nwhen it exits or crashes. Exits with CMD's "
 		     "status.\n\n"
-		     "  -o, --output FILE    write the report to FILE instead "
-		     "of stdout\n"
-		     "  -f, --format FMT     %s (default text)\n"
+		     REPORT_OPTS_HELP
 		     "  -t, --trace FILE     also write a trace file for "
 		     "'gomaptrace report'\n"
-		     "      --ops LIST       operations to trace (default "
-		     "assign,delete,clear,iterate;\n"
-		     "                       also iter_next)\n"
-		     "      --ringbuf-mb N   ring buffer size, a power of two "
-		     "(default 64)\n"
-		     REPORT_OPTS_HELP, report_format_list());
+		     CLI_OPS_HELP CLI_RINGBUF_HELP CLI_VERBOSE_HELP
+		     CLI_HELP_HELP "\n"
+		     "Examples:\n"
+		     "  gomaptrace run -- ./server -port 8080\n"
+		     "  gomaptrace run -f json -o report.json -- ./batchjob\n"
+		     "  gomaptrace run --trace job.gmt --ops assign,delete -- "
+		     "./batchjob\n",
+		     report_format_list());
 }
 
-static int parse_ringbuf_mb(const char *s, uint32_t *bytes)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
-	char *end;
-	unsigned long mb;
+	struct run_opts *o = ctx;
 
-	errno = 0;
-	mb = strtoul(s, &end, 10);
-	if (errno || end == s || *end || !mb || mb > 2048 || (mb & (mb - 1)))
-		return fail("--ringbuf-mb '%s': give a power of two from 1 to "
-			    "2048", s);
-	*bytes = (uint32_t)(mb << 20);
-	return 0;
+	switch (c) {
+	case 't':
+		o->trace_path = arg;
+		return 0;
+	case 'O':
+		return cli_ops(arg, &o->ops_mask);
+	case 'R':
+		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
+	default:
+		return report_parse_opt(c, arg, &o->report) ? 2 : 0;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
 		{ "trace", required_argument, NULL, 't' },
-		{ "ops", required_argument, NULL, 'O' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
 		REPORT_LONGOPTS,
+		CLI_TRACE_LONGOPTS,
 		{ 0 },
 	};
-	struct errbuf err;
-	int c;
-
-	o->fmt = report_format_find("text");
-	o->report.color = true;
-	o->ops_mask = TRACE_DEFAULT_OPS;
-	optind = 1;
 	/* '+': stop at CMD, its own options are not ours. */
-	while ((c = getopt_long(argc, argv, "+o:f:t:h", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'o':
-			o->out = optarg;
-			break;
-		case 'f':
-			o->fmt = report_format_find(optarg);
-			if (!o->fmt)
-				return fail("unknown format '%s': use one of "
-					    "%s", optarg,
-					    report_format_list()) + 1;
-			break;
-		case 't':
-			o->trace_path = optarg;
-			break;
-		case 'O':
-			if (trace_ops_parse(optarg, &o->ops_mask, &err))
-				return fail("%s", err.msg) + 1;
-			break;
-		case 'R':
-			if (parse_ringbuf_mb(optarg, &o->ringbuf_bytes))
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		case REPORT_OPT_TOP:
-		case REPORT_OPT_WEIGHT:
-		case REPORT_OPT_ALL:
-			if (report_parse_opt(c, optarg, &o->report))
-				return 2;
-			break;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	return 0;
+	static const struct cli_cmd cmd = { "run", "+:" REPORT_SHORTOPTS "t:hv",
+					    longopts, usage };
+	int r;
+
+	report_args_init(&o->report);
+	o->ops_mask = TRACE_DEFAULT_OPS;
+	r = cli_parse(&cmd, argc, argv, parse_opt, o);
+	if (!r && optind >= argc)
+		return cli_error(&cmd, "give the program to run: -- CMD "
+				 "[ARGS...]");
+	return r;
 }
 
 /* CMD as execvp would find it, so the binary we read is the one run. */
@@ -264,133 +213,69 @@ static int exec_result(int status_fd)
 	return n == sizeof(e) ? e : 0;
 }
 
-static void fill_meta(struct trace *t, const struct gobin *gb,
-		      struct tracer *tr, const struct run_opts *o)
-{
-	size_t nslow = 0;
-
-	symcache_meta(t, gb);
-	snprintf(t->meta.command, sizeof(t->meta.command), "run");
-	t->meta.ops_mask = o->ops_mask;
-	t->meta.nprobes = tracer_nattached(tr, &nslow);
-	t->meta.nslow = nslow;
-	t->meta.start_ns = attached_ns;
-	t->meta.wall_start_ns = trace_wall_now_ns() -
-				(trace_now_ns() - attached_ns);
-}
-
-static int attach(struct tracer **tr, const struct gobin *gb, pid_t pid,
-		  const struct run_opts *o, struct errbuf *err)
-{
-	struct tracer_opts to = { .pid = pid, .ringbuf_bytes = o->ringbuf_bytes };
-
-	tracer_opts_set_ops(&to, o->ops_mask);
-	if (tracer_open(tr, gb, &to, err))
-		return -1;
-	attached_ns = trace_now_ns();
-	return 0;
-}
-
 /*
  * Stopped at the exec: read the image as mapped (a PIE's bias), attach,
  * let it go. The exec's SIGTRAP is consumed by detaching with signal 0.
  */
-static int attach_at_exec(struct gobin *gb, struct tracer **tr, pid_t pid,
-			  const struct run_opts *o, struct errbuf *err)
+static int attach_at_exec(struct session *s, const struct session_opts *so)
 {
-	struct gobin live;
 	int st;
 
 	for (;;) {
-		if (waitpid(pid, &st, 0) < 0)
-			return errbuf_set(err, "waitpid: %s", strerror(errno));
+		if (waitpid(so->pid, &st, 0) < 0)
+			return errbuf_set(&s->err, "waitpid: %s",
+					  strerror(errno));
 		if (!WIFSTOPPED(st)) {
 			/* Reaped: the exec failed (its errno is on the pipe). */
-			errbuf_set(err, "the program ended before it started");
+			errbuf_set(&s->err, "the program ended before it "
+				   "started");
 			return -2;
 		}
 		if (WSTOPSIG(st) == SIGTRAP)
 			break;
 		/* A signal sent before the exec: deliver it. */
-		ptrace(PTRACE_CONT, pid, NULL, (void *)(long)WSTOPSIG(st));
+		ptrace(PTRACE_CONT, so->pid, NULL, (void *)(long)WSTOPSIG(st));
 	}
-	if (gb->elf.type == ET_DYN && !gobin_open_pid(&live, pid, err)) {
-		gobin_close(gb);
-		*gb = live;
-	}
-	if (attach(tr, gb, pid, o, err))
+	if (session_follow_pid(s, so->pid) || session_attach(s, so))
 		return -1;
-	if (ptrace(PTRACE_DETACH, pid, NULL, NULL))
-		return errbuf_set(err, "cannot release the program: %s",
+	if (ptrace(PTRACE_DETACH, so->pid, NULL, NULL))
+		return errbuf_set(&s->err, "cannot release the program: %s",
 				  strerror(errno));
 	return 0;
 }
 
 /* ptrace refused: attach while the child waits before its exec. */
-static int attach_before_exec(struct gobin *gb, struct tracer **tr,
-			      pid_t pid, int go_fd, const struct run_opts *o,
-			      struct errbuf *err)
+static int attach_before_exec(struct session *s,
+			      const struct session_opts *so, int go_fd)
 {
-	if (attach(tr, gb, pid, o, err))
+	if (session_attach(s, so))
 		return -1;
 	if (write(go_fd, "g", 1) != 1)
-		return errbuf_set(err, "cannot start the program: %s",
+		return errbuf_set(&s->err, "cannot start the program: %s",
 				  strerror(errno));
-	return gb->elf.type == ET_DYN ? 1 : 0;
-}
-
-static int on_event(void *ctx, const struct gmt_event *ev,
-		    const struct gmt_fatal_event *fatal)
-{
-	struct run_ctx *c = ctx;
-
-	if (fatal) {
-		if (trace_add_gmt_fatal(c->t, fatal))
-			c->unkept++;
-		/* Stop draining: read the flight recorder while it is fresh. */
-		c->fatal_pending = true;
-		return 1;
-	}
-	if (trace_add_gmt_event(c->t, ev))
-		c->unkept++;
 	return 0;
 }
 
-static void on_history(void *ctx, uint32_t tid, const struct gmt_history *h)
-{
-	struct run_ctx *c = ctx;
-
-	trace_add_gmt_history(c->t, tid, h, trace_now_ns(), false);
-}
-
-static void read_histories(struct run_ctx *c)
-{
-	c->fatal_pending = false;
-	tracer_histories(c->tr, on_history, c);
-}
-
-/* Drain until the child is gone, then what it left in the ring buffer. */
-static int trace_child(struct run_ctx *c, pid_t pid, int *status)
+/*
+ * Drain until the child is gone, then what it left in the ring buffer;
+ * the session keeps nothing from after the end.
+ */
+static int trace_child(struct session *s, pid_t pid, int *status)
 {
 	pid_t w;
 
 	for (;;) {
-		tracer_poll(c->tr, POLL_MS, on_event, c);
-		if (c->fatal_pending)
-			read_histories(c);
+		if (session_poll(s, POLL_MS) < 0)
+			return -1;
 		w = waitpid(pid, status, WNOHANG);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR)
-			return fail("waitpid: %s", strerror(errno));
+			return errbuf_set(&s->err, "waitpid: %s",
+					  strerror(errno));
 	}
-	c->t->meta.end_ns = trace_now_ns();
-	while (tracer_poll(c->tr, 0, on_event, c) > 0 || c->fatal_pending)
-		if (c->fatal_pending)
-			read_histories(c);
-	if (c->t->nfatals)
-		tracer_histories(c->tr, on_history, c);
-	return 0;
+	s->t.meta.end_ns = trace_now_ns();
+	return session_drain(s);
 }
 
 static int shell_status(int st)
@@ -402,17 +287,17 @@ static int shell_status(int st)
 	return 1;
 }
 
-static int finish(struct trace *t, struct gobin *gb, const struct run_opts *o)
+static int finish(struct session *s, const struct run_opts *o)
 {
+	const struct report_args *ra = &o->report;
 	struct errbuf err = { "" };
 	int ret = 0;
 
-	if (symcache_update(t, gb))
+	if (symcache_update(&s->t, &s->gb))
 		return fail("out of memory symbolising the trace");
-	t->complete = true;
-	if (o->trace_path && trace_write_path(t, o->trace_path, &err))
+	if (o->trace_path && trace_write_path(&s->t, o->trace_path, &err))
 		ret = fail("%s", err.msg);
-	if (report_output(t, o->fmt, &o->report, o->out, &err))
+	if (report_output(&s->t, ra->fmt, &ra->o, ra->out, &err))
 		ret = fail("%s", err.msg);
 	return ret;
 }
@@ -446,36 +331,31 @@ static int launch(struct launch *l, const char *path, char **argv)
 }
 
 /* Start the child with probes in; returns its pid, or -1 (reported). */
-static pid_t start(struct gobin *gb, struct tracer **tr, const char *path,
-		   char **argv, const struct run_opts *o)
+static pid_t start(struct session *s, const char *path, char **argv,
+		   const struct run_opts *o)
 {
-	struct errbuf err = { "" };
+	struct session_opts so = { .ops_mask = o->ops_mask,
+				   .ringbuf_bytes = o->ringbuf_bytes,
+				   .command = "run" };
 	struct launch l = { 0 };
 	char c = 0;
 	int r, e;
 
 	if (launch(&l, path, argv))
 		return -1;
-	child_pid = l.pid;
+	child_pid = so.pid = l.pid;
 	if (read(l.status_fd, &c, 1) != 1)
 		c = 0;
 	if (c == 'T')
-		r = attach_at_exec(gb, tr, l.pid, o, &err);
+		r = attach_at_exec(s, &so);
 	else
-		r = attach_before_exec(gb, tr, l.pid, l.go_fd, o, &err);
+		r = attach_before_exec(s, &so, l.go_fd);
 	close(l.go_fd);
 	e = exec_result(l.status_fd);
 	close(l.status_fd);
-	if (r == 1 && !e) {
-		/* Pre-exec attach of a PIE: read the bias now it is mapped. */
-		struct gobin live;
-
-		if (!gobin_open_pid(&live, l.pid, NULL)) {
-			gobin_close(gb);
-			*gb = live;
-		}
-		r = 0;
-	}
+	/* A pre-exec attach of a PIE: read the bias now it is mapped. */
+	if (!r && !e && c != 'T')
+		r = session_follow_pid(s, l.pid);
 	if (!r && !e)
 		return l.pid;
 	if (r != -2) {
@@ -486,21 +366,39 @@ static pid_t start(struct gobin *gb, struct tracer **tr, const char *path,
 	if (e)
 		fail("cannot run %s: %s", path, strerror(e));
 	else
-		fail("%s", err.msg);
+		fail("%s", s->err.msg);
 	return -1;
+}
+
+/* Trace the child to its end and detach: 0, or 1 (reported). */
+static int follow(struct session *s, pid_t pid)
+{
+	int st = 0, ret = 0;
+
+	if (trace_child(s, pid, &st)) {
+		ret = fail("%s", s->err.msg);
+		session_detach(s);
+		/* The program's status is ours: wait for it, untraced. */
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	child_pid = 0;
+	restore_signals();
+	if (s->unkept)
+		fail("warning: %llu records were dropped for lack of memory",
+		     (unsigned long long)s->unkept);
+	session_detach(s);
+	s->t.meta.exit_status = shell_status(st);
+	return ret;
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
-	struct run_ctx c = { 0 };
-	struct errbuf err = { "" };
 	char path[4096], real[PATH_MAX];
-	struct tracer *tr = NULL;
-	struct gobin gb;
-	struct trace t;
-	int r, st = 0, ret;
+	struct session *s;
 	pid_t pid;
+	int r, ret;
 
 	r = parse_args(argc, argv, &o);
 	if (r)
@@ -510,41 +408,27 @@ int cmd_run(int argc, char **argv)
 	/* The report names the file, wherever it was run from. */
 	if (!realpath(path, real))
 		snprintf(real, sizeof(real), "%s", path);
-	if (gobin_open_path(&gb, real, &err))
-		return fail("%s", err.msg);
-	if (trace_init(&t)) {
-		gobin_close(&gb);
+	s = malloc(sizeof(*s));
+	if (!s)
 		return fail("out of memory");
+	if (session_open_path(s, real)) {
+		ret = fail("%s", s->err.msg);
+		goto out;
 	}
 	save_signals();
 	set_signals();
-	pid = start(&gb, &tr, path, argv + optind, &o);
-	if (pid < 0) {
-		ret = 1;
-		goto out;
+	ret = 1;
+	pid = start(s, path, argv + optind, &o);
+	if (pid > 0) {
+		ret = follow(s, pid);
+		if (!ret)
+			ret = finish(s, &o);
+		/* The program's status first: scripts must see its crash. */
+		if (s->t.meta.exit_status)
+			ret = s->t.meta.exit_status;
 	}
-	fill_meta(&t, &gb, tr, &o);
-	t.meta.pid = pid;
-	c.t = &t;
-	c.tr = tr;
-	ret = trace_child(&c, pid, &st);
-	child_pid = 0;
-	restore_signals();
-	t.lost = tracer_lost(tr) + c.unkept;
-	if (c.unkept)
-		fail("warning: %llu records were dropped for lack of memory",
-		     (unsigned long long)c.unkept);
-	t.meta.exit_status = shell_status(st);
-	tracer_close(tr);
-	tr = NULL;
-	if (!ret)
-		ret = finish(&t, &gb, &o);
-	/* The program's status first: scripts must see its crash. */
-	if (t.meta.exit_status || ret)
-		ret = t.meta.exit_status ? t.meta.exit_status : ret;
 out:
-	tracer_close(tr);
-	trace_free(&t);
-	gobin_close(&gb);
+	session_close(s);
+	free(s);
 	return ret;
 }

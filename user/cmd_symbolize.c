@@ -3,9 +3,9 @@
  * gomaptrace symbolize: addresses to Go functions, files and lines, with
  * inlined calls expanded, from the binary's own .gopclntab.
  */
-#include <argp.h>
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,39 +22,40 @@ struct sym_args {
 	bool json;
 	char **addrs;
 	int naddrs;
-	int usage_error;	/* one line already printed */
 };
 
-static const char doc[] =
-	"Turn code addresses of a Go program into functions, files and lines, "
-	"innermost inlined call first.\n\n"
-	"ADDR is hex (0x...) or decimal: a link-time address for BINARY, a "
-	"run-time address for -p PID (the PIE load bias is subtracted).\n\n"
-	"Examples:\n"
-	"  gomaptrace symbolize ./server 0x4a1b2c 0x4a1c00\n"
-	"  gomaptrace symbolize -p 1234 0x55d0c84a1b2c --json\n"
-	"\vOutput, one line per frame:\n"
-	"  0x4a1b2c main.(*Store).put /src/store.go:42 (inlined)\n"
-	"  0x4a1b2c main.handler /src/main.go:17\n"
-	"--json prints [{\"addr\": \"0x...\", \"frames\": [{\"function\", "
-	"\"file\", \"line\", \"inlined\"}]}]; an address in no Go function "
-	"has no frames.";
-
-static const struct argp_option options[] = {
-	{ "pid", 'p', "PID", 0, "symbolize run-time addresses of this process",
-	  0 },
-	{ "json", 'j', NULL, 0, "print JSON", 0 },
-	{ 0 }
-};
-
-static int usage_error(struct sym_args *a, const char *fmt, const char *arg)
+static void usage(FILE *out)
 {
-	fputs("gomaptrace symbolize: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("; see 'gomaptrace symbolize --help'\n", stderr);
-	a->usage_error = 1;
-	return 0;
+	fputs("Usage: gomaptrace symbolize BINARY ADDR...\n"
+	      "       gomaptrace symbolize -p PID ADDR...\n\n"
+	      "Turns code addresses of a Go program into functions, files and "
+	      "lines,\ninnermost inlined call first.\n\n"
+	      "ADDR is hex (0x...) or decimal: a link-time address for BINARY, "
+	      "a run-time\naddress for -p PID (the PIE load bias is "
+	      "subtracted).\n\n"
+	      "  -p, --pid PID        symbolize run-time addresses of this "
+	      "process\n"
+	      "  -j, --json           print JSON\n"
+	      CLI_HELP_HELP "\n"
+	      "Examples:\n"
+	      "  gomaptrace symbolize ./server 0x4a1b2c 0x4a1c00\n"
+	      "  gomaptrace symbolize -p 1234 0x55d0c84a1b2c --json\n\n"
+	      "Output, one line per frame:\n"
+	      "  0x4a1b2c main.(*Store).put /src/store.go:42 (inlined)\n"
+	      "  0x4a1b2c main.handler /src/main.go:17\n"
+	      "--json prints [{\"addr\": \"0x...\", \"frames\": [{\"function\", "
+	      "\"file\", \"line\",\n\"inlined\"}]}]; an address in no Go "
+	      "function has no frames.\n", out);
 }
+
+static const struct option longopts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, 'j' },
+	CLI_LONGOPTS,
+	{ 0 },
+};
+
+static const struct cli_cmd cmd = { "symbolize", ":p:jh", longopts, usage };
 
 static bool parse_u64(const char *s, uint64_t *v)
 {
@@ -73,32 +74,30 @@ static bool parse_u64(const char *s, uint64_t *v)
 	return !errno && !*end;
 }
 
-static error_t parse_opt(int key, char *arg, struct argp_state *state)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
-	struct sym_args *a = state->input;
-	uint64_t v;
+	struct sym_args *a = ctx;
 
-	switch (key) {
-	case 'p':
-		if (!parse_u64(arg, &v) || v == 0 || v > INT32_MAX)
-			return usage_error(a, "'%s' is not a process id", arg);
-		a->pid = (pid_t)v;
-		return 0;
-	case 'j':
-		a->json = true;
-		return 0;
-	case ARGP_KEY_ARGS:
-		a->addrs = state->argv + state->next;
-		a->naddrs = state->argc - state->next;
-		if (!a->pid && a->naddrs > 0) {
-			a->binary = a->addrs[0];
-			a->addrs++;
-			a->naddrs--;
-		}
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
+	if (c == 'p')
+		return cli_pid("-p", arg, &a->pid);
+	a->json = true;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct sym_args *a)
+{
+	int r = cli_parse(&cmd, argc, argv, parse_opt, a);
+
+	if (r)
+		return r;
+	a->addrs = argv + optind;
+	a->naddrs = argc - optind;
+	if (!a->pid && a->naddrs > 0) {
+		a->binary = a->addrs[0];
+		a->addrs++;
+		a->naddrs--;
 	}
+	return 0;
 }
 
 static void print_text(const char *arg, uint64_t addr,
@@ -164,40 +163,29 @@ static void symbolize_all(const struct gobin *gb, const struct sym_args *a,
 
 static int check_args(struct sym_args *a, uint64_t *addrs)
 {
-	if (!a->pid && !a->binary) {
-		usage_error(a, "%s", "give a BINARY or -p PID, then addresses");
-		return -1;
-	}
-	if (!a->naddrs) {
-		usage_error(a, "%s", "no address given");
-		return -1;
-	}
-	for (int i = 0; i < a->naddrs; i++) {
-		if (!parse_u64(a->addrs[i], &addrs[i])) {
-			usage_error(a, "'%s' is not an address (hex 0x... or "
-				    "decimal)", a->addrs[i]);
-			return -1;
-		}
-	}
+	if (!a->pid && !a->binary)
+		return cli_error(&cmd, "give a BINARY or -p PID, then "
+				 "addresses");
+	if (!a->naddrs)
+		return cli_error(&cmd, "no address given");
+	for (int i = 0; i < a->naddrs; i++)
+		if (!parse_u64(a->addrs[i], &addrs[i]))
+			return cli_error(&cmd, "'%s' is not an address (hex "
+					 "0x... or decimal)", a->addrs[i]);
 	return 0;
 }
 
 int cmd_symbolize(int argc, char **argv)
 {
-	static char name[] = "gomaptrace symbolize";
-	struct argp argp = { options, parse_opt,
-			     "BINARY ADDR...\n-p PID ADDR...", doc, NULL, NULL,
-			     NULL };
 	struct sym_args a = { 0 };
 	struct errbuf err = { { 0 } };
 	struct gobin gb;
 	uint64_t *addrs;
 	int ret;
 
-	argp_err_exit_status = 2;
-	argv[0] = name;		/* for argp's usage lines */
-	if (argp_parse(&argp, argc, argv, 0, NULL, &a) || a.usage_error)
-		return 2;
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret < 0 ? 0 : ret;
 	addrs = calloc(a.naddrs ? a.naddrs : 1, sizeof(*addrs));
 	if (!addrs)
 		return fail("out of memory");

@@ -6,7 +6,6 @@
  * them), so memory stays flat however long it runs; overlaps are also
  * counted since the start, since one is enough to matter.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,65 +53,33 @@ static void usage(FILE *out)
 		     "  -i, --interval SECS  refresh period (default 1)\n"
 		     "  -n, --count N        stop after N refreshes\n"
 		     "      --top N          maps shown (default: what fits)\n"
-		     "      --ops LIST       operations to trace (default "
-		     "assign,delete,clear,iterate)\n");
+		     CLI_OPS_HELP CLI_VERBOSE_HELP CLI_HELP_HELP "\n"
+		     "Examples:\n"
+		     "  gomaptrace top -p 1234\n"
+		     "  gomaptrace top -p 1234 -i 5 -n 12 --top 20 > top.log\n");
 }
 
-static int parse_double(const char *opt, const char *s, double max,
-			double *v)
+static int parse_opt(int c, const char *arg, void *ctx)
 {
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (errno || end == s || *end || !(*v > 0) || *v > max) {
-		fail("%s '%s': give a number above 0", opt, s);
-		return 2;
-	}
-	return 0;
-}
-
-static int parse_long(const char *opt, const char *s, long max, long *v)
-{
-	double d;
-
-	if (parse_double(opt, s, max, &d) || d != (long)d) {
-		fail("%s '%s': give a whole number from 1 to %ld", opt, s, max);
-		return 2;
-	}
-	*v = (long)d;
-	return 0;
-}
-
-static int parse_opt(int c, struct top_opts *o)
-{
-	struct errbuf err;
-	long pid;
+	struct top_opts *o = ctx;
+	uint64_t v = 0;
+	int r;
 
 	switch (c) {
 	case 'p':
-		if (parse_long("-p", optarg, 1L << 30, &pid))
-			return 2;
-		o->pid = (pid_t)pid;
-		return 0;
+		return cli_pid("-p", arg, &o->pid);
 	case 'i':
-		return parse_double("--interval", optarg, 3600, &o->interval);
+		return cli_seconds("--interval", arg, 3600, &o->interval);
 	case 'n':
-		return parse_long("-n", optarg, 1L << 30, &o->count);
+		r = cli_uint("-n", arg, 1, 1 << 30, &v);
+		o->count = (long)v;
+		return r;
 	case 'T':
-		return parse_long("--top", optarg, 1L << 20, &o->rows);
-	case 'O':
-		if (trace_ops_parse(optarg, &o->ops_mask, &err)) {
-			fail("%s", err.msg);
-			return 2;
-		}
-		return 0;
-	case 'h':
-		usage(stdout);
-		return -1;
+		r = cli_uint("--top", arg, 1, 1 << 20, &v);
+		o->rows = (long)v;
+		return r;
 	default:
-		usage(stderr);
-		return 2;
+		return cli_ops(arg, &o->ops_mask);
 	}
 }
 
@@ -123,23 +90,16 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "top", required_argument, NULL, 'T' },
-		{ "ops", required_argument, NULL, 'O' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_TRACE_LONGOPTS,
 		{ 0 },
 	};
-	int c, r;
+	static const struct cli_cmd cmd = { "top", ":p:i:n:hv", longopts,
+					    usage };
 
 	o->interval = 1;
 	o->ops_mask = TRACE_DEFAULT_OPS;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:n:h", longopts, NULL)) != -1)
-		if ((r = parse_opt(c, o)))
-			return r;
-	if (optind != argc || !o->pid) {
-		usage(stderr);
-		return 2;
-	}
-	return 0;
+	return cli_parse(&cmd, argc, argv, parse_opt, o) ?:
+	       cli_need_pid(&cmd, argc, argv, o->pid);
 }
 
 /* ---- one refresh --------------------------------------------------------- */
@@ -234,7 +194,7 @@ static void header(FILE *out, const struct top *tp, const struct analysis *an,
 		(trace_now_ns() - mt->start_ns) / 1e9, secs);
 	fprintf(out, "%s map ops/s, %" PRIu64 " lost; %zu map%s, %zu written "
 		"by several goroutines\n\n", ops,
-		tp->s.unkept + (tp->s.tr ? tracer_lost(tp->s.tr) : tp->s.t.lost),
+		session_lost(&tp->s),
 		an->nmaps, an->nmaps == 1 ? "" : "s", shared);
 	fprintf(out, "%10s %7s %10s %9s  %-13s %s\n", "OPS/S", "WRITERS",
 		"HANDOFFS/S", "OVERLAPS", "VERDICT", "MAP / HOTTEST SITE");

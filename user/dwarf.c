@@ -11,7 +11,9 @@
 
 #define DW_TAG_member		0x0d
 #define DW_TAG_structure_type	0x13
+#define DW_TAG_constant		0x27
 #define DW_AT_name		0x03
+#define DW_AT_const_value	0x1c
 #define DW_AT_data_member_location 0x38
 #define DW_AT_str_offsets_base	0x72
 #define DW_FORM_implicit_const	0x21
@@ -427,6 +429,8 @@ static void see_struct(struct walk *w, const char *name, int depth)
 	}
 }
 
+/* Answers queries for member `name` of in_struct, or (in_struct NULL) for
+ * the constant `name` (queries with a NULL member). */
 static void see_member(struct walk *w, const char *name, bool has_loc,
 		       uint64_t loc)
 {
@@ -435,8 +439,11 @@ static void see_member(struct walk *w, const char *name, bool has_loc,
 	for (size_t i = 0; i < w->n; i++) {
 		struct dwarf_member_query *q = &w->q[i];
 
-		if (q->found || strcmp(q->type, w->in_struct) ||
-		    strcmp(q->member, name))
+		if (q->found || !w->in_struct != !q->member)
+			continue;
+		if (q->member ? strcmp(q->type, w->in_struct) ||
+				strcmp(q->member, name)
+			      : strcmp(q->type, name))
 			continue;
 		q->found = true;
 		q->offset = loc;
@@ -464,6 +471,9 @@ static bool read_die(struct rd *r, struct walk *w, const struct unit *u,
 			else if (v.kind == V_STRX)
 				*name = strx_name(w->d, u, v.u);
 		} else if (s->at == DW_AT_data_member_location) {
+			*has_loc = member_location(&v, loc);
+		} else if (a->tag == DW_TAG_constant &&
+			   s->at == DW_AT_const_value && v.kind != V_BLOCK) {
 			*has_loc = member_location(&v, loc);
 		}
 	}
@@ -564,6 +574,8 @@ static int walk_unit(struct rd *r, size_t end, struct walk *w,
 					  "attribute form");
 		if (w->in_struct && a->tag == DW_TAG_member &&
 		    depth == w->struct_depth + 1)
+			see_member(w, name, has_loc, loc);
+		else if (!w->in_struct && a->tag == DW_TAG_constant)
 			see_member(w, name, has_loc, loc);
 		else if (a->tag == DW_TAG_structure_type && a->children)
 			see_struct(w, name, depth);

@@ -25,28 +25,28 @@
 
 struct probe_fn {
 	const char *name;
-	enum probe_op op;
+	enum gmt_op op;
 };
 
 /* What the compiler calls for each map operation, and the fatal path. */
 static const struct probe_fn probe_fns[] = {
-	{ "runtime.mapassign", OP_ASSIGN },
-	{ "runtime.mapassign_fast32", OP_ASSIGN },
-	{ "runtime.mapassign_fast32ptr", OP_ASSIGN },
-	{ "runtime.mapassign_fast64", OP_ASSIGN },
-	{ "runtime.mapassign_fast64ptr", OP_ASSIGN },
-	{ "runtime.mapassign_faststr", OP_ASSIGN },
-	{ "runtime.mapdelete", OP_DELETE },
-	{ "runtime.mapdelete_fast32", OP_DELETE },
-	{ "runtime.mapdelete_fast64", OP_DELETE },
-	{ "runtime.mapdelete_faststr", OP_DELETE },
-	{ "runtime.mapclear", OP_CLEAR },
-	{ "runtime.mapiterinit", OP_ITER_INIT },
-	{ "runtime.mapIterStart", OP_ITER_INIT },
-	{ "runtime.mapiternext", OP_ITER_NEXT },
-	{ "runtime.mapIterNext", OP_ITER_NEXT },
-	{ "runtime.fatal", OP_FATAL },
-	{ "runtime.throw", OP_FATAL },
+	{ "runtime.mapassign", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_fast32", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_fast32ptr", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_fast64", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_fast64ptr", GMT_OP_ASSIGN },
+	{ "runtime.mapassign_faststr", GMT_OP_ASSIGN },
+	{ "runtime.mapdelete", GMT_OP_DELETE },
+	{ "runtime.mapdelete_fast32", GMT_OP_DELETE },
+	{ "runtime.mapdelete_fast64", GMT_OP_DELETE },
+	{ "runtime.mapdelete_faststr", GMT_OP_DELETE },
+	{ "runtime.mapclear", GMT_OP_CLEAR },
+	{ "runtime.mapiterinit", GMT_OP_ITER_INIT },
+	{ "runtime.mapIterStart", GMT_OP_ITER_INIT },
+	{ "runtime.mapiternext", GMT_OP_ITER_NEXT },
+	{ "runtime.mapIterNext", GMT_OP_ITER_NEXT },
+	{ "runtime.fatal", GMT_OP_FATAL },
+	{ "runtime.throw", GMT_OP_FATAL },
 };
 
 #define NPROBE_FNS (sizeof(probe_fns) / sizeof(probe_fns[0]))
@@ -61,7 +61,8 @@ static const char *const flag_fns[] = {
 };
 
 /*
- * Offset of goid in runtime.g by Go minor version, from runtime2.go:
+ * Offset of goid in runtime.g by Go minor version, from runtime2.go
+ * (1.27.3 checked against its DWARF):
  * 152 until 1.22; 1.23 added g.syscallbp (160); 1.25 dropped gobuf.ret,
  * making it 152 again.
  */
@@ -285,16 +286,6 @@ static const uint8_t *func_code(const struct gobin *gb,
 	return elf_vaddr_ptr(&gb->elf, f->entry, *n);
 }
 
-/* DWARF facts: write flag, hash seed and goid offsets. */
-struct dwarf_facts {
-	bool flag;
-	uint32_t flag_offset;
-	bool seed;
-	uint32_t seed_offset;
-	bool goid;
-	int32_t goid_offset;
-};
-
 static void get_section(const struct elf_file *ef, const char *name,
 			const uint8_t **p, size_t *n, bool *owned)
 {
@@ -310,48 +301,52 @@ static void get_section(const struct elf_file *ef, const char *name,
 	}
 }
 
-static void read_dwarf(struct gobin *gb, struct dwarf_facts *df)
+#define DWARF_SECTIONS 5
+
+/*
+ * DWARF: the members' offsets; the mask from the constant hashWriting
+ * (bucket maps: Go emits package constants as DW_TAG_constant), while
+ * Swiss maps' Map.writing is a whole byte the runtime tests against 0.
+ */
+static void dwarf_facts(struct gobin *gb, struct fact_set *fs)
 {
-	static const char *const names[] = {
+	static const char *const names[DWARF_SECTIONS] = {
 		".debug_info", ".debug_abbrev", ".debug_str",
 		".debug_line_str", ".debug_str_offsets",
 	};
+	bool swiss = gb->map_impl == MAP_IMPL_SWISS;
 	struct dwarf_member_query q[] = {
-		{ "runtime.hmap", "flags", false, 0 },
-		{ "internal/runtime/maps.Map", "writing", false, 0 },
+		{ swiss ? "internal/runtime/maps.Map" : "runtime.hmap",
+		  swiss ? "writing" : "flags", false, 0 },
+		{ swiss ? "internal/runtime/maps.Map" : "runtime.hmap",
+		  swiss ? "seed" : "hash0", false, 0 },
 		{ "runtime.g", "goid", false, 0 },
-		{ "runtime.hmap", "hash0", false, 0 },
-		{ "internal/runtime/maps.Map", "seed", false, 0 },
+		{ "runtime.hashWriting", NULL, false, 0 },
 	};
-	const uint8_t *p[5];
-	size_t n[5];
-	bool owned[5];
+	const uint8_t *p[DWARF_SECTIONS];
+	size_t n[DWARF_SECTIONS];
+	bool owned[DWARF_SECTIONS];
 	struct dwarf_sections d;
 
-	memset(df, 0, sizeof(*df));
 	if (!elf_find_section(&gb->elf, ".debug_info"))
 		return;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < DWARF_SECTIONS; i++)
 		get_section(&gb->elf, names[i], &p[i], &n[i], &owned[i]);
 	d = (struct dwarf_sections){ p[0], n[0], p[1], n[1], p[2], n[2],
 				     p[3], n[3], p[4], n[4] };
-	if (dwarf_member_offsets(&d, q, 5, NULL) >= 0) {
-		int want = gb->map_impl == MAP_IMPL_SWISS ? 1 : 0;
-
-		if (q[want].found && q[want].offset < 4096) {
-			df->flag = true;
-			df->flag_offset = (uint32_t)q[want].offset;
-		}
-		if (q[3 + want].found && q[3 + want].offset < 4096) {
-			df->seed = true;
-			df->seed_offset = (uint32_t)q[3 + want].offset;
-		}
-		if (q[2].found && q[2].offset < 4096) {
-			df->goid = true;
-			df->goid_offset = (int32_t)q[2].offset;
-		}
+	if (dwarf_member_offsets(&d, q, swiss ? 3 : 4, NULL) >= 0) {
+		fs->has_flag = q[0].found && q[0].offset < 4096 &&
+			       (swiss || (q[3].found && q[3].offset &&
+					  q[3].offset <= 0xff));
+		fs->flag.offset = (uint32_t)q[0].offset;
+		fs->flag.mask = swiss ? 0xff : (uint32_t)q[3].offset;
+		fs->has_seed = q[1].found && q[1].offset < 4096;
+		fs->seed.offset = (uint32_t)q[1].offset;
+		fs->seed.size = swiss ? 8 : 4;
+		fs->has_goid = q[2].found && q[2].offset < 4096;
+		fs->goid_offset = (int32_t)q[2].offset;
 	}
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < DWARF_SECTIONS; i++)
 		if (owned[i])
 			free((void *)p[i]);
 }
@@ -372,44 +367,36 @@ static bool flag_from_code(struct gobin *gb, struct x86_flag_toggle *ft)
 }
 
 /*
- * Buckets: hmap.flags & hashWriting. Swiss: Map.writing != 0 (the runtime
- * toggles it with ^= 1 and tests the whole byte), so the mask is 0xff.
+ * Buckets: hmap.flags & hashWriting, the xor's mask. Swiss: Map.writing
+ * is toggled with ^= 1 and tested as a whole byte (cmpb $0), so any set
+ * bit means a write is in progress: the mask is 0xff.
  */
-static void find_write_flag(struct gobin *gb, const struct dwarf_facts *df)
+static void code_flag(struct gobin *gb, struct fact_set *fs)
 {
-	bool swiss = gb->map_impl == MAP_IMPL_SWISS;
 	struct x86_flag_toggle ft;
-	bool code = flag_from_code(gb, &ft);
 
-	if (df->flag) {
-		gb->flag.offset = df->flag_offset;
-		gb->flag.mask = swiss ? 0xff
-			      : code && ft.disp == df->flag_offset ? ft.xor_mask
-			      : HASH_WRITING;
-		gb->flag.source = SRC_DWARF;
-	} else if (code) {
-		gb->flag.offset = (uint32_t)ft.disp;
-		gb->flag.mask = swiss ? 0xff : ft.xor_mask;
-		gb->flag.source = SRC_CODE;
-	} else {
-		gb->flag.offset = swiss ? 34 : 8;
-		gb->flag.mask = swiss ? 0xff : HASH_WRITING;
-		gb->flag.source = SRC_TABLE;
-	}
+	if (!flag_from_code(gb, &ft))
+		return;
+	fs->has_flag = true;
+	fs->flag.offset = (uint32_t)ft.disp;
+	fs->flag.mask = gb->map_impl == MAP_IMPL_SWISS && ft.cmpb_zero
+				? 0xff : ft.xor_mask;
 }
 
 /*
- * The fast assign functions hash the key first: the seed is loaded from
- * the map (still in RBX) into the hasher's second argument right before
- * the indirect call through maptype.hasher:
+ * The assign functions hash the key first: the seed is loaded from the
+ * map (still in RBX) into the hasher's second argument right before the
+ * call, indirect through maptype.hasher or, from Go 1.27, direct to a
+ * hash function of the runtime's:
  *     mov 0xc(%rbx),%esi ; lea ..,%rax ; mov %rsi,%rbx ; call *%rcx  (1.19)
  *     mov 0x8(%rbx),%rbx ; lea ..,%rax ; call *%rcx                  (1.26)
+ *     mov 0x8(%rbx),%rbx ; mov %rcx,%rax ; call maps.memHash64AES    (1.27)
  * The width of the load is the width of the field.
  */
 static const char *const seed_fns[] = {
 	"runtime.mapassign_fast64", "runtime.mapassign_faststr",
 	"runtime.mapassign_fast32", "runtime.mapassign_fast64ptr",
-	"runtime.mapassign_fast32ptr",
+	"runtime.mapassign_fast32ptr", "runtime.mapassign",
 };
 
 #define SEED_LOOKBACK	4	/* instructions between the load and the call */
@@ -428,22 +415,43 @@ static bool is_call_indirect(const struct x86_insn *in)
 	       in->has_modrm && in->mod == 3 && (in->reg & 7) == 2;
 }
 
+/* A direct call to one of the runtime's hash functions (memhash64, ...). */
+static bool is_hash_call(const struct gobin *gb, const struct x86_insn *in,
+			 uint64_t pc)
+{
+	const struct pcln_func *callee;
+	uint64_t dest;
+
+	if (!x86_is_call_rel(in, pc, &dest))
+		return false;
+	callee = pclntab_find_pc(gb->pcln, dest);
+	return callee && callee->entry == dest && callee->name &&
+	       (strstr(callee->name, ".memhash") ||
+		strstr(callee->name, ".memHash") ||
+		strstr(callee->name, ".strhash"));
+}
+
 /* Looks only as far as the first indirect call: the hasher's. */
-static bool seed_in_code(const uint8_t *code, size_t n, struct map_seed *ms)
+static bool seed_in_code(const struct gobin *gb, const struct pcln_func *f,
+			 const uint8_t *code, size_t n, struct map_seed *ms)
 {
 	struct x86_insn in, load = { 0 };
 	size_t off = 0;
 	int since = -1;		/* instructions since the load, -1 none */
 
 	while (off < n && x86_decode(code + off, n - off, &in) > 0) {
-		off += in.len;
-		if (is_call_indirect(&in)) {
-			if (since < 0 || since > SEED_LOOKBACK)
+		bool indirect = is_call_indirect(&in);
+
+		if (indirect || is_hash_call(gb, &in, f->entry + off)) {
+			if (since >= 0 && since <= SEED_LOOKBACK) {
+				ms->offset = (uint32_t)load.disp;
+				ms->size = load.rex & 8 ? 8 : 4;
+				return true;
+			}
+			if (indirect)
 				return false;
-			ms->offset = (uint32_t)load.disp;
-			ms->size = load.rex & 8 ? 8 : 4;
-			return true;
 		}
+		off += in.len;
 		if (is_seed_load(&in)) {
 			load = in;
 			since = 0;
@@ -454,7 +462,7 @@ static bool seed_in_code(const uint8_t *code, size_t n, struct map_seed *ms)
 	return false;
 }
 
-static bool seed_from_code(const struct gobin *gb, struct map_seed *ms)
+static void code_seed(const struct gobin *gb, struct fact_set *fs)
 {
 	for (size_t i = 0; i < sizeof(seed_fns) / sizeof(seed_fns[0]); i++) {
 		const struct pcln_func *f =
@@ -463,47 +471,18 @@ static bool seed_from_code(const struct gobin *gb, struct map_seed *ms)
 		size_t n;
 
 		code = func_code(gb, f, &n);
-		if (code && seed_in_code(code, n, ms))
-			return true;
+		if (code && seed_in_code(gb, f, code, n, &fs->seed)) {
+			fs->has_seed = true;
+			return;
+		}
 	}
-	return false;
-}
-
-/*
- * hmap.hash0 (uint32) at 12 in every bucket-map Go this reads (1.16 to
- * 1.23); maps.Map.seed (uintptr) at 8 from 1.24 (checked to 1.26). A seed
- * that overlaps the write flag is no seed.
- */
-static void find_seed(struct gobin *gb, const struct dwarf_facts *df)
-{
-	bool swiss = gb->map_impl == MAP_IMPL_SWISS;
-	struct map_seed *ms = &gb->seed;
-
-	memset(ms, 0, sizeof(*ms));
-	if (gb->map_impl == MAP_IMPL_UNKNOWN)
-		return;
-	if (df->seed) {
-		ms->offset = df->seed_offset;
-		ms->size = swiss ? 8 : 4;
-		ms->source = SRC_DWARF;
-	} else if (seed_from_code(gb, ms)) {
-		ms->source = SRC_CODE;
-	} else {
-		ms->offset = swiss ? 8 : 12;
-		ms->size = swiss ? 8 : 4;
-		ms->source = SRC_TABLE;
-	}
-	if (ms->offset + ms->size > GMT_MAP_HEADER_BYTES ||
-	    (gb->flag.offset >= ms->offset &&
-	     gb->flag.offset < ms->offset + ms->size))
-		memset(ms, 0, sizeof(*ms));
 }
 
 /*
  * No DWARF and no known version: runtime.goroutineheader reads
  * gp.atomicstatus first thing, and goid sits 8 bytes after it.
  */
-static bool goid_from_code(const struct gobin *gb, int32_t *offset)
+static void code_goid(const struct gobin *gb, struct fact_set *fs)
 {
 	const struct pcln_func *f =
 		pclntab_find_name(gb->pcln, "runtime.goroutineheader");
@@ -512,33 +491,107 @@ static bool goid_from_code(const struct gobin *gb, int32_t *offset)
 	size_t n;
 
 	code = func_code(gb, f, &n);
-	if (!code || !x86_find_gstatus_load(code, n, &disp))
-		return false;
-	*offset = (int32_t)disp + 8;
-	return true;
+	if (!code || !x86_find_gstatus_load(code, n, &disp) || disp < 0 ||
+	    disp > 4096)
+		return;
+	fs->has_goid = true;
+	fs->goid_offset = (int32_t)disp + 8;
 }
 
-static void find_goid(struct gobin *gb, const struct dwarf_facts *df)
+/*
+ * The per-version table: hmap.flags at 8 with hashWriting 0x04 and
+ * hash0 (uint32) at 12 in every bucket-map Go this reads (1.16 to 1.23);
+ * maps.Map.writing at 34 and seed (uintptr) at 8 from 1.24 (checked to
+ * 1.27); goid by version from goid_table.
+ */
+static void table_facts(const struct gobin *gb, struct fact_set *fs)
 {
+	bool swiss = gb->map_impl == MAP_IMPL_SWISS;
 	int minor = go_minor(gb->go_version);
 
-	gb->goid_offset = -1;
-	gb->goid_source = SRC_NONE;
-	if (df->goid) {
-		gb->goid_offset = df->goid_offset;
-		gb->goid_source = SRC_DWARF;
-		return;
+	if (gb->map_impl != MAP_IMPL_UNKNOWN) {
+		fs->has_flag = fs->has_seed = true;
+		fs->flag.offset = swiss ? 34 : 8;
+		fs->flag.mask = swiss ? 0xff : HASH_WRITING;
+		fs->seed.offset = swiss ? 8 : 12;
+		fs->seed.size = swiss ? 8 : 4;
 	}
 	for (size_t i = 0; i < sizeof(goid_table) / sizeof(goid_table[0]);
 	     i++) {
 		if (minor >= goid_table[i].from && minor <= goid_table[i].to) {
-			gb->goid_offset = goid_table[i].offset;
-			gb->goid_source = SRC_TABLE;
+			fs->has_goid = true;
+			fs->goid_offset = goid_table[i].offset;
+		}
+	}
+}
+
+/* Every source's answer, each on its own. */
+static void gather_facts(struct gobin *gb)
+{
+	memset(gb->by_source, 0, sizeof(gb->by_source));
+	dwarf_facts(gb, &gb->by_source[SRC_DWARF]);
+	code_flag(gb, &gb->by_source[SRC_CODE]);
+	code_seed(gb, &gb->by_source[SRC_CODE]);
+	code_goid(gb, &gb->by_source[SRC_CODE]);
+	table_facts(gb, &gb->by_source[SRC_TABLE]);
+}
+
+static void choose_flag(struct gobin *gb)
+{
+	static const enum fact_source order[] = { SRC_DWARF, SRC_CODE,
+						  SRC_TABLE };
+
+	memset(&gb->flag, 0, sizeof(gb->flag));
+	for (size_t i = 0; i < 3; i++) {
+		const struct fact_set *fs = &gb->by_source[order[i]];
+
+		if (fs->has_flag) {
+			gb->flag = fs->flag;
+			gb->flag.source = order[i];
 			return;
 		}
 	}
-	if (goid_from_code(gb, &gb->goid_offset))
-		gb->goid_source = SRC_CODE;
+}
+
+/* A seed that overlaps the write flag or leaves the header is no seed. */
+static void choose_seed(struct gobin *gb)
+{
+	static const enum fact_source order[] = { SRC_DWARF, SRC_CODE,
+						  SRC_TABLE };
+	struct map_seed *ms = &gb->seed;
+
+	memset(ms, 0, sizeof(*ms));
+	for (size_t i = 0; i < 3 && ms->source == SRC_NONE; i++) {
+		const struct fact_set *fs = &gb->by_source[order[i]];
+
+		if (fs->has_seed) {
+			*ms = fs->seed;
+			ms->source = order[i];
+		}
+	}
+	if (ms->offset + (uint64_t)ms->size > GMT_MAP_HEADER_BYTES ||
+	    (gb->flag.offset >= ms->offset &&
+	     gb->flag.offset < ms->offset + ms->size))
+		memset(ms, 0, sizeof(*ms));
+}
+
+/* The table before the code: goroutineheader's pattern is a heuristic. */
+static void choose_goid(struct gobin *gb)
+{
+	static const enum fact_source order[] = { SRC_DWARF, SRC_TABLE,
+						  SRC_CODE };
+
+	gb->goid_offset = -1;
+	gb->goid_source = SRC_NONE;
+	for (size_t i = 0; i < 3; i++) {
+		const struct fact_set *fs = &gb->by_source[order[i]];
+
+		if (fs->has_goid) {
+			gb->goid_offset = fs->goid_offset;
+			gb->goid_source = order[i];
+			return;
+		}
+	}
 }
 
 /* Does the code at target call runtime.morestack* soon? */
@@ -613,13 +666,24 @@ static int find_probes(struct gobin *gb, struct errbuf *err)
 	return 0;
 }
 
-static uint64_t text_start(const struct gobin *gb)
+/*
+ * runtime.text: moduledata's text field first, then the symbol; .text
+ * only last, since with cgo and the external linker it starts with C code
+ * before the Go code (and Go 1.26's pclntab header no longer says).
+ */
+static uint64_t text_start(struct gobin *gb, const struct moduledata *md,
+			   bool have_md)
 {
 	const struct elf_section *text;
 	uint64_t addr;
 
+	gb->text_start_source = "moduledata";
+	if (have_md && md->text)
+		return md->text;
+	gb->text_start_source = "symtab";
 	if (elf_symbol_addr(&gb->elf, "runtime.text", &addr, NULL))
 		return addr;
+	gb->text_start_source = ".text";
 	text = elf_find_section(&gb->elf, ".text");
 	return text ? text->addr : 0;
 }
@@ -633,6 +697,8 @@ static void setup_types(struct gobin *gb, const struct moduledata *md,
 		return;
 	gotypes_init(t, &gb->elf, have_md ? md->types : 0,
 		     have_md ? md->etypes : 0, go_minor(gb->go_version));
+	if (have_md)
+		gotypes_set_typedesclen(t, md->typedesclen);
 	gb->types = t;
 }
 
@@ -686,10 +752,12 @@ static int check_truncated(const struct gobin *gb, struct errbuf *err)
 			  (unsigned long long)need, ef->size);
 }
 
-static int open_pclntab(struct gobin *gb, struct errbuf *err)
+static int open_pclntab(struct gobin *gb, struct moduledata *md,
+			bool *have_md, struct errbuf *err)
 {
 	const struct elf_section *sec;
 	struct errbuf why = { { 0 } };
+	enum pclntab_version v;
 	size_t n;
 
 	sec = pclntab_section(gb);
@@ -701,30 +769,32 @@ static int open_pclntab(struct gobin *gb, struct errbuf *err)
 	if (elf_section_bytes(&gb->elf, sec, &gb->pcln_data, &n,
 			      &gb->pcln_owned, &why))
 		return errbuf_set(err, "%s: .gopclntab: %s", gb->exe, why.msg);
-	gb->text_start = text_start(gb);
+	v = pclntab_magic_version(gb->pcln_data, n);
+	*have_md = v != PCLNTAB_UNKNOWN &&
+		   !moduledata_find(&gb->elf, sec->addr, v, md, NULL);
+	gb->text_start = text_start(gb, md, *have_md);
 	if (pclntab_parse(&gb->pcln, gb->pcln_data, n, gb->text_start, &why))
 		return errbuf_set(err, "%s: %s", gb->exe, why.msg);
+	if (*have_md)
+		pclntab_set_funcdata(gb->pcln, elf_reader, (void *)&gb->elf,
+				     md->gofunc);
 	return 0;
 }
 
 /* Everything after the ELF image is in gb->elf. */
 static int load(struct gobin *gb, struct errbuf *err)
 {
-	const struct elf_section *sec;
-	struct dwarf_facts df;
 	struct moduledata md;
-	bool have_md;
+	bool have_md = false;
 
-	if (check_machine(gb, err) || open_pclntab(gb, err))
+	if (check_machine(gb, err) || open_pclntab(gb, &md, &have_md, err))
 		return -1;
-	sec = pclntab_section(gb);
-	have_md = !moduledata_attach(gb->pcln, &gb->elf, sec->addr, &md, NULL);
 	find_go_version(gb);
 	find_map_impl(gb);
-	read_dwarf(gb, &df);
-	find_write_flag(gb, &df);
-	find_seed(gb, &df);
-	find_goid(gb, &df);
+	gather_facts(gb);
+	choose_flag(gb);
+	choose_seed(gb);
+	choose_goid(gb);
 	setup_types(gb, &md, have_md);
 	return find_probes(gb, err);
 }
@@ -899,17 +969,6 @@ int gobin_type_name(const struct gobin *gb, uint64_t addr, char *buf,
 	if (!gb->types)
 		return -1;
 	return gotypes_name(gb->types, addr, buf, len);
-}
-
-const char *probe_op_name(enum probe_op op)
-{
-	static const char *const names[] = {
-		[OP_ASSIGN] = "assign", [OP_DELETE] = "delete",
-		[OP_CLEAR] = "clear", [OP_ITER_INIT] = "iter_init",
-		[OP_ITER_NEXT] = "iter_next", [OP_FATAL] = "fatal",
-	};
-
-	return (unsigned)op < OP__COUNT ? names[op] : "?";
 }
 
 const char *probe_method_name(enum probe_method m)

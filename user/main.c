@@ -8,6 +8,12 @@
 
 #include "commands.h"
 
+/* The release; the Makefile adds the commit it was built from. */
+#define GMT_VERSION	"0.1.0"
+#ifndef GMT_REV
+#define GMT_REV		""
+#endif
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -38,6 +44,9 @@ static void usage(FILE *out)
 		     "  gomaptrace record -p 1234 -d 10 -o server.gmt\n"
 		     "  gomaptrace report server.gmt --format pprof -o maps.pb.gz\n"
 		     "  gomaptrace info ./server --json\n"
+		     "\nOptions:\n"
+		     "  -h, --help     this text\n"
+		     "      --version  the version of gomaptrace\n"
 		     "\n'gomaptrace COMMAND --help' describes each command.\n");
 }
 
@@ -50,6 +59,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("gomaptrace %s%s%s%s\n", GMT_VERSION,
+		       GMT_REV[0] ? " (" : "", GMT_REV, GMT_REV[0] ? ")" : "");
 		return 0;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {

@@ -6,8 +6,16 @@
  * per version (runtime/symtab.go), counted in 8-byte words:
  *   1.16/1.17: text 22, etext 23, types 35, etypes 36 (no gofunc)
  *   1.18/1.19: the same, rodata 37, gofunc 38
- *   1.20+:     covctrs/ecovctrs inserted at 32: types 37, etypes 38, gofunc 40
- * (checked against Go 1.19 and Go 1.26 binaries.)
+ *   1.20-1.26: covctrs/ecovctrs inserted at 32: types 37, etypes 38,
+ *              gofunc 40
+ *   1.27:      typedesclen (a length) inserted at 38 and itaboffset,
+ *              itabsize (offsets from types) at 40: etypes 39, gofunc 43;
+ *              the typelinks slice is gone (the runtime walks the type
+ *              descriptors in [types, types+typedesclen) instead)
+ * 1.20-1.26 and 1.27 share the pclntab magic, so both are tried: the 1.27
+ * reading of a 1.26 moduledata takes rodata (<= types) for etypes, and the
+ * 1.26 reading of a 1.27 one takes typedesclen for etypes; either fails the
+ * range checks below. (Checked against Go 1.19, 1.26.8 and 1.27.3 builds.)
  */
 #include <elf.h>
 #include <string.h>
@@ -20,18 +28,30 @@
 
 struct md_layout {
 	unsigned types, etypes, gofunc;	/* gofunc 0: absent */
+	unsigned typedesclen, itaboff;	/* 0: absent (before 1.27) */
+	int go_minor;			/* the first Go with this layout */
 };
 
+static const struct md_layout md_116 = { 35, 36, 0, 0, 0, 16 };
+static const struct md_layout md_118 = { 35, 36, 38, 0, 0, 18 };
+static const struct md_layout md_120 = { 37, 38, 40, 0, 0, 20 };
+static const struct md_layout md_127 = { 37, 39, 43, 38, 40, 27 };
 
-static struct md_layout layout_for(enum pclntab_version v)
+/* The layouts a pclntab version can come with, the newest first. */
+static size_t layouts_for(enum pclntab_version v,
+			  const struct md_layout **out)
 {
 	switch (v) {
 	case PCLNTAB_116:
-		return (struct md_layout){ 35, 36, 0 };
+		out[0] = &md_116;
+		return 1;
 	case PCLNTAB_118:
-		return (struct md_layout){ 35, 36, 38 };
+		out[0] = &md_118;
+		return 1;
 	default:
-		return (struct md_layout){ 37, 38, 40 };
+		out[0] = &md_127;
+		out[1] = &md_120;
+		return 2;
 	}
 }
 
@@ -92,28 +112,65 @@ static bool in_exec_segment(const struct elf_file *ef, uint64_t addr)
 	return false;
 }
 
-/* Fill md from a candidate at addr; false when it does not look right. */
-static bool try_candidate(const struct elf_file *ef, uint64_t addr,
-			  enum pclntab_version v, struct moduledata *md)
+/* A plain integer field (no relocation: lengths and offsets). */
+static uint64_t read_word(const struct elf_file *ef, uint64_t addr)
 {
-	struct md_layout l = layout_for(v);
-	unsigned last = l.gofunc ? l.gofunc : l.etypes;
+	const uint8_t *p = elf_vaddr_ptr(ef, addr, 8);
 
+	return p ? rd64(p) : 0;
+}
+
+/* 1.27's lengths inside [types, etypes): all must fit. */
+static bool typedesc_fits(const struct elf_file *ef, uint64_t addr,
+			  const struct md_layout *l, struct moduledata *md)
+{
+	uint64_t span = md->etypes - md->types, itaboff, itabsize;
+
+	md->typedesclen = read_word(ef, addr + l->typedesclen * 8ULL);
+	itaboff = read_word(ef, addr + l->itaboff * 8ULL);
+	itabsize = read_word(ef, addr + (l->itaboff + 1) * 8ULL);
+	return md->typedesclen && md->typedesclen <= span && itaboff <= span &&
+	       itabsize <= span - itaboff;
+}
+
+/* Fill md from a candidate at addr with layout l; false when wrong. */
+static bool try_layout(const struct elf_file *ef, uint64_t addr,
+		       const struct md_layout *l, struct moduledata *md)
+{
+	unsigned last = l->gofunc ? l->gofunc : l->etypes;
+
+	memset(md, 0, sizeof(*md));
 	if (!elf_vaddr_ptr(ef, addr, (last + 1) * 8ULL))
 		return false;
 	md->addr = addr;
 	md->text = read_ptr(ef, addr + F_TEXT * 8);
 	md->etext = read_ptr(ef, addr + F_ETEXT * 8);
-	md->types = read_ptr(ef, addr + l.types * 8ULL);
-	md->etypes = read_ptr(ef, addr + l.etypes * 8ULL);
-	md->gofunc = l.gofunc ? read_ptr(ef, addr + l.gofunc * 8ULL) : 0;
+	md->types = read_ptr(ef, addr + l->types * 8ULL);
+	md->etypes = read_ptr(ef, addr + l->etypes * 8ULL);
+	md->gofunc = l->gofunc ? read_ptr(ef, addr + l->gofunc * 8ULL) : 0;
+	md->layout_minor = l->go_minor;
 	if (!in_exec_segment(ef, md->text) || md->etext < md->text)
 		return false;
-	if (md->etypes < md->types)
+	if (md->etypes < md->types ||
+	    (md->types && !elf_vaddr_ptr(ef, md->types, 1)))
 		return false;
-	if (l.gofunc && !elf_vaddr_ptr(ef, md->gofunc, 1))
+	if (l->typedesclen && !typedesc_fits(ef, addr, l, md))
+		return false;
+	if (l->gofunc && !elf_vaddr_ptr(ef, md->gofunc, 1))
 		return false;
 	return true;
+}
+
+static bool try_candidate(const struct elf_file *ef, uint64_t addr,
+			  enum pclntab_version v, struct moduledata *md)
+{
+	const struct md_layout *ls[2];
+	size_t n = layouts_for(v, ls);
+
+	for (size_t i = 0; i < n; i++)
+		if (try_layout(ef, addr, ls[i], md))
+			return true;
+	return false;
 }
 
 static bool scan_section(const struct elf_file *ef,

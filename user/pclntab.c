@@ -306,6 +306,18 @@ void pclntab_set_funcdata(struct pclntab *t, pclntab_read_fn read, void *ctx,
 	t->gofunc = gofunc;
 }
 
+enum pclntab_version pclntab_magic_version(const uint8_t *data, size_t size)
+{
+	if (size < 8)
+		return PCLNTAB_UNKNOWN;
+	switch (rd32(data)) {
+	case MAGIC_116: return PCLNTAB_116;
+	case MAGIC_118: return PCLNTAB_118;
+	case MAGIC_120: return PCLNTAB_120;
+	}
+	return PCLNTAB_UNKNOWN;
+}
+
 enum pclntab_version pclntab_get_version(const struct pclntab *t)
 {
 	return t->version;

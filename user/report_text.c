@@ -6,6 +6,7 @@
  * histogram; maps that need nothing (one writer) are only counted.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -18,6 +19,7 @@
 #define TOP_PAIRS		3
 #define BAR_WIDTH		40
 #define WRAP			96	/* columns of a verdict's lines */
+#define WHERE_LEN		512	/* a site as printed */
 
 struct style {
 	const char *bold, *dim, *red, *off;
@@ -83,19 +85,28 @@ static void text_header(FILE *out, const struct trace *t,
 			m->exit_status);
 }
 
-/* "main.(*T).put (main.go:24)", inline frames as "a <- b". */
-static void where(FILE *out, const struct trace *t, uint32_t stack,
-		  const struct style *st)
+/* "main.(*T).put (main.go:24)": the innermost frame of a stack's first PC. */
+static void where_str(const struct trace *t, uint32_t stack,
+		      const struct style *st, char *buf, size_t len)
 {
 	struct an_frame f = an_stack_top(t, stack);
 
 	if (!f.f) {
-		fprintf(out, f.pc ? "0x%" PRIx64 " (no symbol)" : "(no stack)",
-			f.pc);
+		snprintf(buf, len, f.pc ? "0x%" PRIx64 " (no symbol)" :
+			 "(no stack)", f.pc);
 		return;
 	}
-	fprintf(out, "%s %s(%s:%u)%s", f.f->function, st->dim,
-		short_path(f.f->file), f.f->line, st->off);
+	snprintf(buf, len, "%s %s(%s:%u)%s", f.f->function, st->dim,
+		 short_path(f.f->file), f.f->line, st->off);
+}
+
+static void where(FILE *out, const struct trace *t, uint32_t stack,
+		  const struct style *st)
+{
+	char buf[WHERE_LEN];
+
+	where_str(t, stack, st, buf, sizeof(buf));
+	fputs(buf, out);
 }
 
 static void text_ops(FILE *out, const struct an_map *m, double secs)
@@ -160,36 +171,109 @@ static void text_lines(FILE *out, const struct trace *t,
 		fprintf(out, "   ... and %zu more sites\n", m->nlines - shown);
 }
 
-static void text_pairs(FILE *out, const struct trace *t,
-		       const struct analysis *an, const struct an_map *m,
-		       const struct style *st)
+/*
+ * A site pair as printed. Sites are told apart by PC, but two PCs on one
+ * line, or one line reached from two callers, print alike: such pairs
+ * are one line of the report, their counts summed, so the reader never
+ * sees "2 x A <-> B" above "1 x A <-> B".
+ */
+struct shown_pair {
+	char a[WHERE_LEN], b[WHERE_LEN];
+	uint64_t count, overlaps;
+};
+
+static void pair_text(const struct trace *t, const struct analysis *an,
+		      const struct an_pair *p, const struct style *st,
+		      struct shown_pair *sp)
 {
-	size_t shown = m->npairs < TOP_PAIRS ? m->npairs : TOP_PAIRS;
+	where_str(t, an->sites[p->a].stack, st, sp->a, sizeof(sp->a));
+	if (p->b == AN_SITE_UNSEEN)
+		snprintf(sp->b, sizeof(sp->b), "(a write that was not traced)");
+	else
+		where_str(t, an->sites[p->b].stack, st, sp->b, sizeof(sp->b));
+	/* Another PC of the same line is the same site, to the reader. */
+	if (p->b == p->a || !strcmp(sp->a, sp->b))
+		snprintf(sp->b, sizeof(sp->b),
+			 "the same site, in another goroutine");
+	sp->count = p->count;
+	sp->overlaps = p->overlaps;
+}
+
+/* A pair is unordered: "A <-> B" and "B <-> A" are one line. */
+static bool same_lines(const struct shown_pair *x, const struct shown_pair *y)
+{
+	return (!strcmp(x->a, y->a) && !strcmp(x->b, y->b)) ||
+	       (!strcmp(x->a, y->b) && !strcmp(x->b, y->a));
+}
+
+/* By overlaps, then count, as the analysis ranks pairs. */
+static int cmp_shown(const void *pa, const void *pb)
+{
+	const struct shown_pair *a = pa, *b = pb;
+
+	if (a->overlaps != b->overlaps)
+		return a->overlaps < b->overlaps ? 1 : -1;
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return 0;
+}
+
+/* m's pairs as printed, alike ones merged; NULL when out of memory. */
+static struct shown_pair *merge_pairs(const struct trace *t,
+				      const struct analysis *an,
+				      const struct an_map *m,
+				      const struct style *st, size_t *n)
+{
+	struct shown_pair *sp = calloc(m->npairs, sizeof(*sp)), cur;
+	size_t k;
+
+	*n = 0;
+	if (!sp)
+		return NULL;
+	for (size_t i = 0; i < m->npairs; i++) {
+		pair_text(t, an, &m->pairs[i], st, &cur);
+		for (k = 0; k < *n; k++)
+			if (same_lines(&sp[k], &cur))
+				break;
+		if (k == *n) {
+			sp[(*n)++] = cur;
+			continue;
+		}
+		sp[k].count += cur.count;
+		sp[k].overlaps += cur.overlaps;
+	}
+	qsort(sp, *n, sizeof(*sp), cmp_shown);
+	return sp;
+}
+
+static int text_pairs(FILE *out, const struct trace *t,
+		      const struct analysis *an, const struct an_map *m,
+		      const struct style *st)
+{
+	struct shown_pair *sp;
+	size_t n, shown;
 	char c[32], o[32];
 
-	if (!shown)
-		return;
+	if (!m->npairs)
+		return 0;
+	sp = merge_pairs(t, an, m, st, &n);
+	if (!sp)
+		return -1;
+	shown = n < TOP_PAIRS ? n : TOP_PAIRS;
 	fprintf(out, "   who else writes it (site pairs, different "
 		"goroutines):\n");
 	for (size_t i = 0; i < shown; i++) {
-		const struct an_pair *p = &m->pairs[i];
-
-		fprintf(out, "   %12s x      ", commas(p->count, c, sizeof(c)));
-		where(out, t, an->sites[p->a].stack, st);
-		if (p->overlaps)
+		fprintf(out, "   %12s x      %s", commas(sp[i].count, c,
+							  sizeof(c)), sp[i].a);
+		if (sp[i].overlaps)
 			fprintf(out, " %s%s overlapping%s", st->red,
-				commas(p->overlaps, o, sizeof(o)), st->off);
-		fprintf(out, "\n   %12s   <->  ", "");
-		if (p->b == AN_SITE_UNSEEN)
-			fputs("(a write that was not traced)", out);
-		else if (p->b == p->a)
-			fputs("the same site, in another goroutine", out);
-		else
-			where(out, t, an->sites[p->b].stack, st);
-		fputc('\n', out);
+				commas(sp[i].overlaps, o, sizeof(o)), st->off);
+		fprintf(out, "\n   %12s   <->  %s\n", "", sp[i].b);
 	}
-	if (shown < m->npairs)
-		fprintf(out, "   ... and %zu more pairs\n", m->npairs - shown);
+	if (shown < n)
+		fprintf(out, "   ... and %zu more pairs\n", n - shown);
+	free(sp);
+	return 0;
 }
 
 static void text_histogram(FILE *out, const struct an_map *m)
@@ -244,7 +328,7 @@ static void wrap(FILE *out, const char *text, const char *on,
 	}
 }
 
-static void text_map(FILE *out, const struct trace *t,
+static int text_map(FILE *out, const struct trace *t,
 		     const struct analysis *an, size_t rank,
 		     const struct an_map *m, const struct report_opts *o,
 		     const struct style *st)
@@ -263,12 +347,14 @@ static void text_map(FILE *out, const struct trace *t,
 	text_handoffs(out, m);
 	text_lines(out, t, m, top_sites, st);
 	if (an_verdict_hidden(m->verdict))
-		return;
-	text_pairs(out, t, an, m, st);
+		return 0;
+	if (text_pairs(out, t, an, m, st))
+		return -1;
 	text_histogram(out, m);
+	return 0;
 }
 
-static void text_findings(FILE *out, const struct trace *t,
+static int text_findings(FILE *out, const struct trace *t,
 			  const struct analysis *an,
 			  const struct report_opts *o, const struct style *st)
 {
@@ -278,7 +364,7 @@ static void text_findings(FILE *out, const struct trace *t,
 
 	if (!an->nmaps) {
 		fprintf(out, "\nno map operations were seen\n");
-		return;
+		return 0;
 	}
 	if (!an->nfindings)
 		fprintf(out, "\n%sno findings%s: %zu map%s, none written by more "
@@ -288,7 +374,8 @@ static void text_findings(FILE *out, const struct trace *t,
 		fprintf(out, "\n%sFINDINGS%s: %zu of %zu maps, worst first\n",
 			st->bold, st->off, an->nfindings, an->nmaps);
 	for (size_t i = 0; i < shown; i++)
-		text_map(out, t, an, i + 1, &an->maps[i], o, st);
+		if (text_map(out, t, an, i + 1, &an->maps[i], o, st))
+			return -1;
 	if (shown < upto)
 		fprintf(out, "\n... and %zu more (--top N shows more)\n",
 			upto - shown);
@@ -297,6 +384,7 @@ static void text_findings(FILE *out, const struct trace *t,
 			"once) not shown: --all shows them\n",
 			an->nmaps - an->nfindings,
 			an->nmaps - an->nfindings == 1 ? "" : "s");
+	return 0;
 }
 
 int report_text(const struct trace *t, const struct report_opts *o,
@@ -304,6 +392,7 @@ int report_text(const struct trace *t, const struct report_opts *o,
 {
 	const struct style *st = o->color ? &ansi : &plain;
 	struct analysis an;
+	int ret;
 
 	if (analysis_run(t, NULL, &an))
 		return errbuf_set(err, "out of memory analysing the trace");
@@ -312,7 +401,7 @@ int report_text(const struct trace *t, const struct report_opts *o,
 		fputc('\n', out);
 		crash_text(out, t, &an, o->color);
 	}
-	text_findings(out, t, &an, o, st);
+	ret = text_findings(out, t, &an, o, st);
 	analysis_free(&an);
-	return 0;
+	return ret ? errbuf_set(err, "out of memory writing the report") : 0;
 }

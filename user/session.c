@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* A live tracing session on a running process (user/session.h). */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,15 +89,54 @@ static int check_not_thread(pid_t pid, struct errbuf *err)
 	return 0;
 }
 
-int session_open_binary(struct session *s, pid_t pid)
+/* What the trace says about the binary: as mapped, once it is. */
+static void session_meta_binary(struct session *s, pid_t pid)
+{
+	symcache_meta(&s->t, &s->gb);
+	s->t.meta.pid = pid;
+}
+
+static int session_init(struct session *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->pidfd = -1;
 	if (trace_init(&s->t))
 		return errbuf_set(&s->err, "out of memory");
-	if (check_not_thread(pid, &s->err))
+	return 0;
+}
+
+int session_open_binary(struct session *s, pid_t pid)
+{
+	if (session_init(s) || check_not_thread(pid, &s->err))
 		return -1;
 	return gobin_open_pid(&s->gb, pid, &s->err);
+}
+
+int session_open_path(struct session *s, const char *path)
+{
+	if (session_init(s))
+		return -1;
+	return gobin_open_path(&s->gb, path, &s->err);
+}
+
+int session_follow_pid(struct session *s, pid_t pid)
+{
+	char path[sizeof(s->gb.path)];
+
+	if (s->gb.elf.type != ET_DYN)
+		return 0;
+	/*
+	 * Reopened in place: a struct gobin points into itself, so it is
+	 * never copied. The file's view again if the mapping cannot be read.
+	 */
+	snprintf(path, sizeof(path), "%s", s->gb.path);
+	gobin_close(&s->gb);
+	if (gobin_open_pid(&s->gb, pid, NULL) &&
+	    gobin_open_path(&s->gb, path, &s->err))
+		return -1;
+	if (s->tr)
+		session_meta_binary(s, pid);
+	return 0;
 }
 
 int session_attach(struct session *s, const struct session_opts *o)
@@ -111,7 +151,7 @@ int session_attach(struct session *s, const struct session_opts *o)
 		return -1;
 	s->t.meta.start_ns = trace_now_ns();
 	s->t.meta.wall_start_ns = trace_wall_now_ns();
-	symcache_meta(&s->t, &s->gb);
+	session_meta_binary(s, o->pid);
 	snprintf(s->t.meta.command, sizeof(s->t.meta.command), "%s",
 		 o->command ? o->command : "");
 	s->t.meta.ops_mask = mask;
@@ -161,13 +201,18 @@ bool session_target_gone(const struct session *s)
 	return access(path, F_OK) != 0;
 }
 
+uint64_t session_lost(const struct session *s)
+{
+	return s->tr ? tracer_lost(s->tr) + s->unkept : s->t.lost;
+}
+
 void session_detach(struct session *s)
 {
 	if (!s->tr)
 		return;
 	if (!s->t.meta.end_ns)
 		s->t.meta.end_ns = trace_now_ns();
-	s->t.lost = tracer_lost(s->tr) + s->unkept;
+	s->t.lost = session_lost(s);
 	tracer_close(s->tr);
 	s->tr = NULL;
 	s->t.complete = true;

@@ -13,9 +13,13 @@
 #include "tracer.h"
 
 /*
- * A live tracing session on a running process (`top`, and what `record`
- * does before it writes a file): open its binary, attach the probes, drain
- * records into a trace, notice a crash or the process leaving, detach.
+ * A live tracing session, the one path from probes to a trace for `run`,
+ * `record` and `top`: open the binary, attach the probes, drain records
+ * into a trace (records after the end time are not kept; on a fatal
+ * record every thread's flight recorder is read at once), notice a crash
+ * or the process leaving, detach. What each command adds is its own:
+ * `run` starts and releases the process, `record` writes the file, `top`
+ * draws the screen.
  */
 struct session {
 	struct trace t;
@@ -32,7 +36,7 @@ struct session_opts {
 	pid_t pid;
 	uint32_t ops_mask;	/* 1 << enum gmt_op; 0: TRACE_DEFAULT_OPS */
 	uint32_t ringbuf_bytes;	/* 0: the tracer's default */
-	const char *command;	/* trace meta: "top", "record" */
+	const char *command;	/* trace meta: "run", "record", "top" */
 };
 
 /*
@@ -43,7 +47,15 @@ struct session_opts {
  */
 int session_open_binary(struct session *s, pid_t pid);
 int session_attach(struct session *s, const struct session_opts *o);
-/* Both of the above. */
+/*
+ * For `run`, whose process does not exist yet: open the binary at path;
+ * then, once the process has exec'd it, session_follow_pid() reads a PIE's
+ * load bias from the mapping (the file's view stays if that fails). 0, or
+ * -1 with s->err set when not even the file can be read again.
+ */
+int session_open_path(struct session *s, const char *path);
+int session_follow_pid(struct session *s, pid_t pid);
+/* Both of the first two. */
 int session_open(struct session *s, const struct session_opts *o);
 /*
  * Drains ready records into s->t, waiting up to timeout_ms. On a fatal
@@ -56,6 +68,8 @@ int session_poll(struct session *s, int timeout_ms);
 /* Drains what the ring buffer still holds; 0 or -1. */
 int session_drain(struct session *s);
 bool session_target_gone(const struct session *s);
+/* Records lost so far: the ring buffer's and ours (memory). */
+uint64_t session_lost(const struct session *s);
 /*
  * Detach (the process runs untraced again); losses noted, and the end time
  * unless the caller set it already.

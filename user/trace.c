@@ -555,7 +555,13 @@ const char *trace_type_name(const struct trace *t, uint64_t addr)
 
 /* ---- names and clocks -------------------------------------------------- */
 
-static const char *const op_names[] = {
+/*
+ * The one name table of enum gmt_op: `info`, every report, --ops and the
+ * error messages take their words from here. The trace file stores the
+ * number, so renaming is safe for old files.
+ */
+_Static_assert(GMT_NOPS == 6, "trace_ops_parse() names six operations");
+static const char *const op_names[GMT_NOPS] = {
 	[GMT_OP_ASSIGN] = "assign",
 	[GMT_OP_DELETE] = "delete",
 	[GMT_OP_CLEAR] = "clear",
@@ -564,24 +570,34 @@ static const char *const op_names[] = {
 	[GMT_OP_FATAL] = "fatal",
 };
 
+/* Names earlier releases printed or accepted. */
+static const struct {
+	const char *name;
+	enum gmt_op op;
+} op_aliases[] = {
+	{ "iter_init", GMT_OP_ITER_INIT },	/* `info` before issue 8 */
+	{ "iternext", GMT_OP_ITER_NEXT },
+};
+
 const char *trace_op_name(unsigned op)
 {
 	static const char *const other[TRACE_NKINDS] = {
 		[6] = "op6", [7] = "op7",
 	};
 
-	if (op < sizeof(op_names) / sizeof(op_names[0]))
+	if (op < GMT_NOPS)
 		return op_names[op];
 	return op < TRACE_NKINDS ? other[op] : "op?";
 }
 
 int trace_op_parse(const char *name)
 {
-	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+	for (size_t i = 0; i < GMT_NOPS; i++)
 		if (!strcmp(name, op_names[i]))
 			return i;
-	if (!strcmp(name, "iternext"))
-		return GMT_OP_ITER_NEXT;
+	for (size_t i = 0; i < sizeof(op_aliases) / sizeof(op_aliases[0]); i++)
+		if (!strcmp(name, op_aliases[i].name))
+			return op_aliases[i].op;
 	return -1;
 }
 
@@ -605,8 +621,10 @@ int trace_ops_parse(const char *list, uint32_t *mask, struct errbuf *err)
 		}
 		if (op < 0)
 			return errbuf_set(err, "unknown operation '%s' in "
-					  "--ops: use assign, delete, clear, "
-					  "iterate, iter_next", name);
+					  "--ops: use %s, %s, %s, %s, %s or %s",
+					  name, op_names[0], op_names[1],
+					  op_names[2], op_names[3],
+					  op_names[4], op_names[5]);
 		*mask |= 1u << op;
 		p += n;
 		if (*p == ',')
@@ -631,314 +649,4 @@ uint64_t trace_now_ns(void)
 uint64_t trace_wall_now_ns(void)
 {
 	return clock_ns(CLOCK_REALTIME);
-}
-
-/* ---- the basic per-map summary ----------------------------------------- */
-
-/* A count per (a, b) key pair, with a representative id. */
-struct ctab_ent {
-	uint64_t a, b, count;
-	uint32_t rep;
-};
-
-struct ctab {
-	struct ctab_ent *e;
-	size_t n, cap;
-	struct hidx h;
-};
-
-static bool ctab_eq(const void *ctx, uint32_t e, const void *key)
-{
-	const struct ctab *c = ctx;
-	const uint64_t *k = key;
-
-	return c->e[e].a == k[0] && c->e[e].b == k[1];
-}
-
-static int ctab_bump(struct ctab *c, uint64_t a, uint64_t b, uint32_t rep)
-{
-	uint64_t k[2] = { a, b };
-	uint32_t hv = hash2(a, b);
-	int64_t e = hidx_find(&c->h, hv, ctab_eq, c, k);
-
-	if (e >= 0) {
-		c->e[e].count++;
-		return 0;
-	}
-	if (grow(&c->e, &c->cap, c->n, sizeof(*c->e)) ||
-	    hidx_insert(&c->h, hv, c->n))
-		return -1;
-	c->e[c->n++] = (struct ctab_ent){ a, b, 1, rep };
-	return 0;
-}
-
-static void ctab_free(struct ctab *c)
-{
-	free(c->e);
-	hidx_free(&c->h);
-}
-
-static bool frame_eq(const struct trace_frame *x, const struct trace_frame *y)
-{
-	return x->function == y->function && x->file == y->file &&
-	       x->line == y->line && x->inlined == y->inlined;
-}
-
-static bool syms_same_frames(const void *ctx, uint32_t e, const void *key)
-{
-	const struct trace *t = ctx;
-	const struct trace_sym *x = &t->syms[e], *y = key;
-
-	if (x->nframes != y->nframes)
-		return false;
-	for (uint32_t i = 0; i < x->nframes; i++)
-		if (!frame_eq(&t->frames[x->first + i],
-			      &t->frames[y->first + i]))
-			return false;
-	return true;
-}
-
-static uint32_t sym_frames_hash(const struct trace *t,
-				const struct trace_sym *s)
-{
-	uint64_t h = s->nframes;
-
-	for (uint32_t i = 0; i < s->nframes; i++) {
-		const struct trace_frame *f = &t->frames[s->first + i];
-
-		h = kv_mix(h ^ (uintptr_t)f->function) ^ (uintptr_t)f->file;
-		h = kv_mix(h + f->line * 2 + f->inlined);
-	}
-	return (uint32_t)h;
-}
-
-/*
- * canon[i]: the first sym whose frames equal sym i's, so PCs on one line
- * (two calls on it, or code the compiler duplicated) make one site.
- */
-static uint32_t *canonical_syms(const struct trace *t)
-{
-	uint32_t *canon = calloc(t->nsyms ? t->nsyms : 1, sizeof(*canon));
-	struct hidx h = { 0 };
-
-	if (!canon)
-		return NULL;
-	for (size_t i = 0; i < t->nsyms; i++) {
-		uint32_t hv = sym_frames_hash(t, &t->syms[i]);
-		int64_t e = hidx_find(&h, hv, syms_same_frames, t,
-				      &t->syms[i]);
-
-		canon[i] = e >= 0 ? (uint32_t)e : i;
-		if (e < 0 && hidx_insert(&h, hv, i)) {
-			free(canon);
-			canon = NULL;
-			break;
-		}
-	}
-	hidx_free(&h);
-	return canon;
-}
-
-#define SITE_NONE	UINT64_MAX	/* the stack is empty */
-#define SITE_RAW_PC	(1ULL << 63)	/* a PC with no frames: itself */
-
-static uint64_t *site_keys(const struct trace *t)
-{
-	uint64_t *key = calloc(t->nstacks ? t->nstacks : 1, sizeof(*key));
-	uint32_t *canon = canonical_syms(t);
-
-	if (!key || !canon) {
-		free(key);
-		free(canon);
-		return NULL;
-	}
-	for (size_t i = 0; i < t->nstacks; i++) {
-		const struct trace_stack *s = &t->stacks[i];
-		const struct trace_sym *sym;
-
-		if (!s->n) {
-			key[i] = SITE_NONE;
-			continue;
-		}
-		sym = trace_find_sym(t, s->pc[0]);
-		if (sym && sym->nframes)
-			key[i] = canon[sym - t->syms];
-		else
-			key[i] = SITE_RAW_PC | s->pc[0];
-	}
-	free(canon);
-	return key;
-}
-
-struct summary_work {
-	struct ctab sites, threads, gors;
-	uint64_t *site_key;
-};
-
-static int count_events(const struct trace *t, struct summary_work *w)
-{
-	for (size_t i = 0; i < t->nevents; i++) {
-		const struct trace_event *ev = &t->events[i];
-		uint64_t a = (uint64_t)ev->map_id << 8 | ev->op;
-
-		if (ctab_bump(&w->sites, a, w->site_key[ev->stack], ev->stack) ||
-		    ctab_bump(&w->threads, ev->map_id, ev->tid, 0) ||
-		    ctab_bump(&w->gors, ev->map_id, ev->goid, 0))
-			return -1;
-	}
-	return 0;
-}
-
-static int cmp_str(const char *a, const char *b)
-{
-	return a == b ? 0 : strcmp(a, b);
-}
-
-/* qsort has no context argument; the summary is built by one thread. */
-static const struct trace *sort_trace;
-
-static int cmp_sites(const void *pa, const void *pb)
-{
-	const struct trace_site *a = pa, *b = pb;
-	const struct trace_frame *fa, *fb;
-	uint32_t na, nb;
-	int c;
-
-	if (a->count != b->count)
-		return a->count > b->count ? -1 : 1;
-	if (a->op != b->op)
-		return a->op < b->op ? -1 : 1;
-	fa = trace_pc_frames(sort_trace, a->pc, &na);
-	fb = trace_pc_frames(sort_trace, b->pc, &nb);
-	if (na && nb) {
-		c = cmp_str(fa->function, fb->function);
-		if (!c)
-			c = cmp_str(fa->file, fb->file);
-		if (!c && fa->line != fb->line)
-			c = fa->line < fb->line ? -1 : 1;
-		if (c)
-			return c;
-	}
-	if (a->pc != b->pc)
-		return a->pc < b->pc ? -1 : 1;
-	return 0;
-}
-
-static int cmp_maps(const void *pa, const void *pb)
-{
-	const struct trace_map_summary *a = pa, *b = pb;
-
-	if (a->map->events != b->map->events)
-		return a->map->events > b->map->events ? -1 : 1;
-	if (a->map->addr != b->map->addr)
-		return a->map->addr < b->map->addr ? -1 : 1;
-	if (a->map->type != b->map->type)
-		return a->map->type < b->map->type ? -1 : 1;
-	return 0;
-}
-
-static int fill_sites(const struct trace *t, struct trace_summary *s,
-		      const struct ctab *sites)
-{
-	size_t *at = calloc(t->nmaps ? t->nmaps : 1, sizeof(*at));
-
-	if (!at)
-		return -1;
-	for (size_t i = 0; i < sites->n; i++)
-		s->maps[sites->e[i].a >> 8].nsites++;
-	for (size_t m = 0; m < t->nmaps; m++) {
-		s->maps[m].sites = calloc(s->maps[m].nsites + 1,
-					  sizeof(struct trace_site));
-		if (!s->maps[m].sites) {
-			free(at);
-			return -1;
-		}
-	}
-	for (size_t i = 0; i < sites->n; i++) {
-		const struct ctab_ent *e = &sites->e[i];
-		struct trace_map_summary *m = &s->maps[e->a >> 8];
-		const struct trace_stack *st = &t->stacks[e->rep];
-
-		m->sites[at[e->a >> 8]++] = (struct trace_site){
-			.op = e->a & 0xff,
-			.pc = st->n ? st->pc[0] : 0,
-			.stack = e->rep,
-			.count = e->count,
-		};
-	}
-	free(at);
-	return 0;
-}
-
-static uint64_t duration(const struct trace *t)
-{
-	uint64_t lo = UINT64_MAX, hi = 0;
-
-	if (t->meta.start_ns && t->meta.end_ns >= t->meta.start_ns)
-		return t->meta.end_ns - t->meta.start_ns;
-	for (size_t i = 0; i < t->nmaps; i++) {
-		if (t->maps[i].first_ns < lo)
-			lo = t->maps[i].first_ns;
-		if (t->maps[i].last_ns > hi)
-			hi = t->maps[i].last_ns;
-	}
-	if (t->meta.start_ns && t->meta.start_ns < lo)
-		lo = t->meta.start_ns;
-	return hi > lo ? hi - lo : 0;
-}
-
-static int build_summary(const struct trace *t, struct trace_summary *s,
-			 struct summary_work *w)
-{
-	if (count_events(t, w))
-		return -1;
-	s->maps = calloc(t->nmaps ? t->nmaps : 1, sizeof(*s->maps));
-	if (!s->maps)
-		return -1;
-	s->nmaps = t->nmaps;
-	for (size_t m = 0; m < t->nmaps; m++) {
-		s->maps[m].map_id = m;
-		s->maps[m].map = &t->maps[m];
-		s->maps[m].type_name = trace_type_name(t, t->maps[m].type);
-		s->events += t->maps[m].events;
-	}
-	for (size_t i = 0; i < w->threads.n; i++)
-		s->maps[w->threads.e[i].a].threads++;
-	for (size_t i = 0; i < w->gors.n; i++)
-		s->maps[w->gors.e[i].a].goroutines++;
-	if (fill_sites(t, s, &w->sites))
-		return -1;
-	sort_trace = t;
-	for (size_t m = 0; m < s->nmaps; m++)
-		qsort(s->maps[m].sites, s->maps[m].nsites,
-		      sizeof(struct trace_site), cmp_sites);
-	qsort(s->maps, s->nmaps, sizeof(*s->maps), cmp_maps);
-	s->duration_ns = duration(t);
-	return 0;
-}
-
-int trace_summarize(const struct trace *t, struct trace_summary *s)
-{
-	struct summary_work w = { 0 };
-	int ret = -1;
-
-	memset(s, 0, sizeof(*s));
-	w.site_key = site_keys(t);
-	if (w.site_key)
-		ret = build_summary(t, s, &w);
-	free(w.site_key);
-	ctab_free(&w.sites);
-	ctab_free(&w.threads);
-	ctab_free(&w.gors);
-	if (ret)
-		trace_summary_free(s);
-	return ret;
-}
-
-void trace_summary_free(struct trace_summary *s)
-{
-	for (size_t i = 0; i < s->nmaps; i++)
-		free(s->maps[i].sites);
-	free(s->maps);
-	memset(s, 0, sizeof(*s));
 }

@@ -48,20 +48,30 @@ struct tracer {
 	bool stopped;
 };
 
-/* libbpf stays quiet unless GOMAPTRACE_DEBUG asks for its log. */
+/* libbpf stays quiet unless -v asks for its log (-vv: its debug log). */
+static int verbosity;
+
+void tracer_set_verbosity(int level)
+{
+	verbosity = level;
+}
+
+int tracer_verbosity(void)
+{
+	return verbosity;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
-	const char *dbg = getenv("GOMAPTRACE_DEBUG");
-
-	if (level == LIBBPF_DEBUG && (!dbg || strcmp(dbg, "2")))
+	if (level == LIBBPF_DEBUG && verbosity < 2)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
 
 static void setup_libbpf_log(void)
 {
-	libbpf_set_print(getenv("GOMAPTRACE_DEBUG") ? libbpf_print : NULL);
+	libbpf_set_print(verbosity ? libbpf_print : NULL);
 }
 
 static bool no_permission(int e)
@@ -91,19 +101,9 @@ static int check_kernel(struct errbuf *err)
 	return 0;
 }
 
-/* The records carry enum gmt_op; probe sites and masks use enum probe_op. */
-#define SAME_OP(a, b) ((int)(a) == (int)(b))
-_Static_assert(SAME_OP(OP_ASSIGN, GMT_OP_ASSIGN) &&
-	       SAME_OP(OP_DELETE, GMT_OP_DELETE) &&
-	       SAME_OP(OP_CLEAR, GMT_OP_CLEAR) &&
-	       SAME_OP(OP_ITER_INIT, GMT_OP_ITER_INIT) &&
-	       SAME_OP(OP_ITER_NEXT, GMT_OP_ITER_NEXT) &&
-	       SAME_OP(OP_FATAL, GMT_OP_FATAL),
-	       "enum probe_op and enum gmt_op must number ops alike");
-
 void tracer_opts_set_ops(struct tracer_opts *o, uint32_t mask)
 {
-	for (int i = 0; i < OP__COUNT; i++)
+	for (int i = 0; i < GMT_NOPS; i++)
 		o->ops[i] = mask & (1u << i);
 }
 
@@ -136,7 +136,7 @@ static int check_register_abi(const struct gobin *gb, struct errbuf *err)
 	if (minor >= 17)
 		return 0;
 	for (size_t i = 0; i < gb->nprobes; i++) {
-		if (gb->probes[i].op != OP_FATAL &&
+		if (gb->probes[i].op != GMT_OP_FATAL &&
 		    gb->probes[i].method == PROBE_BRANCH)
 			return 0;
 	}
@@ -199,7 +199,7 @@ static int load(struct tracer *t, const struct gobin *gb,
 	if (no_permission(e))
 		return perm_error(err);
 	return errbuf_set(err, "the kernel refused gomaptrace's BPF programs: "
-			  "%s (GOMAPTRACE_DEBUG=2 shows libbpf's log)",
+			  "%s (-vv shows libbpf's log)",
 			  strerror(e));
 }
 
@@ -211,15 +211,15 @@ static struct bpf_program *prog_for(struct tracer *t,
 	struct gomaptrace_bpf *k = t->skel;
 
 	switch (p->op) {
-	case OP_ASSIGN:
+	case GMT_OP_ASSIGN:
 		return jbe ? k->progs.op_assign : k->progs.op_assign_e;
-	case OP_DELETE:
+	case GMT_OP_DELETE:
 		return jbe ? k->progs.op_delete : k->progs.op_delete_e;
-	case OP_CLEAR:
+	case GMT_OP_CLEAR:
 		return jbe ? k->progs.op_clear : k->progs.op_clear_e;
-	case OP_ITER_INIT:
+	case GMT_OP_ITER_INIT:
 		return jbe ? k->progs.op_iter_init : k->progs.op_iter_init_e;
-	case OP_ITER_NEXT:
+	case GMT_OP_ITER_NEXT:
 		return jbe ? k->progs.op_iter_next : k->progs.op_iter_next_e;
 	default:
 		return jbe ? k->progs.fatal : k->progs.fatal_e;
@@ -266,7 +266,7 @@ static int attach(struct tracer *t, const struct gobin *gb,
 	for (size_t i = 0; i < gb->nprobes; i++) {
 		const struct probe_site *p = &gb->probes[i];
 
-		if ((unsigned)p->op >= OP__COUNT || !o->ops[p->op])
+		if ((unsigned)p->op >= GMT_NOPS || !o->ops[p->op])
 			continue;
 		if (attach_one(t, gb, p, pid, err))
 			return -1;

@@ -7,6 +7,7 @@ built from tests/go/<name>/ with each of the three Go toolchains (Debian's
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -73,6 +74,34 @@ def go_version_string(go):
     return _toolchain_version[go]
 
 
+def go_release(go):
+    """The toolchain's own release, e.g. "go1.26.8" (from `go version`)."""
+    return re.search(r"\b(go1\.[0-9.]+)\b", go_version_string(go)).group(1)
+
+
+def go_run(go, *args, **kw):
+    """Run `go ARGS` with toolchain `go` (never PATH's go); check=True."""
+    path, env = go_env(go)
+    env = dict(env, **kw.pop("env", {}))
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("check", True)
+    return subprocess.run([path, *map(str, args)], env=env, **kw)
+
+
+_goroot = {}
+
+
+def go_map_impl(go):
+    """"swiss" or "buckets": what the toolchain's own runtime source says
+    (Swiss tables live in internal/runtime/maps), not a version table."""
+    if go not in _goroot:
+        _goroot[go] = go_run(go, "env", "GOROOT").stdout.strip()
+    maps = os.path.join(_goroot[go], "src", "internal", "runtime", "maps",
+                        "map.go")
+    return "swiss" if os.path.exists(maps) else "buckets"
+
+
 def _source_digest(name):
     """The sources of tests/go/<name> and the module file, by content."""
     h = hashlib.sha256()
@@ -86,7 +115,8 @@ def _source_digest(name):
     return h
 
 
-def go_build(name, variant="plain", gcflags=None, go="go1.19", ldflags=None):
+def go_build(name, variant="plain", gcflags=None, go="go1.19", ldflags=None,
+             goarch=None):
     """Build tests/go/<name> with toolchain `go`; return the binary's path.
 
     The cache key is the toolchain's own version string, every flag and
@@ -100,14 +130,18 @@ def go_build(name, variant="plain", gcflags=None, go="go1.19", ldflags=None):
     if gcflags:
         flags.append("-gcflags=" + gcflags)
     h = _source_digest(name)
-    h.update(repr((_toolchain_version[go], flags, cgo)).encode())
+    h.update(repr((_toolchain_version[go], flags, cgo, goarch)).encode())
     os.makedirs(GO_OUT, exist_ok=True)
-    out = os.path.join(GO_OUT, f"{name}-{go}-{variant}-{h.hexdigest()[:12]}")
+    arch = f"-{goarch}" if goarch else ""
+    out = os.path.join(GO_OUT,
+                       f"{name}-{go}-{variant}{arch}-{h.hexdigest()[:12]}")
     if os.path.exists(out):
         return out
     tmp = f"{out}.tmp{os.getpid()}"
     cmd = [path, "build", "-o", tmp] + flags + ["./" + name]
     env["CGO_ENABLED"] = cgo
+    if goarch:
+        env["GOARCH"] = goarch
     p = subprocess.run(cmd, cwd=GO_SRC, env=env, capture_output=True,
                        text=True)
     if p.returncode != 0:

@@ -2,7 +2,8 @@
 
 Every expected answer comes from somewhere other than gomaptrace: from
 `go tool addr2line` and `go tool objdump` run on the unstripped twin of the
-binary, from the compiler's -m report, from marker comments in the Go
+binary (the tools of the toolchain that built it, for each of the three),
+from the compiler's -m report, from marker comments in the Go
 source, and from /proc/PID/maps.
 """
 import os
@@ -13,8 +14,8 @@ import tempfile
 
 import pytest
 
-from conftest import GMT, GO_SRC, gmt, gmt_json, go_build, go_source, \
-    source_line
+from conftest import GMT, GO_SRC, GO_VERSIONS, gmt, gmt_json, go_build, \
+    go_run, go_source, source_line
 
 NAME = "symtest"
 NPCS = 1500                     # PCs compared with addr2line per variant
@@ -25,13 +26,15 @@ TWIN = {"plain": "plain", "stripped": "plain", "pie": "pie",
 OBJDUMP_LINE = re.compile(r"^\s+\S*:\d+\s+0x([0-9a-f]+)\s+\S+\s+(.*)$")
 
 
-def objdump(binary, func=None):
+_objdumps = {}
+
+
+def objdump(binary, func=None, go="go1.19"):
     """[(pc, function, instruction)] of `go tool objdump`, in order."""
-    cmd = ["go", "tool", "objdump"]
-    if func:
-        cmd += ["-s", func]
-    out = subprocess.run(cmd + [binary], capture_output=True, text=True,
-                         check=True).stdout
+    if (binary, func) in _objdumps:
+        return _objdumps[binary, func]
+    args = ["tool", "objdump"] + (["-s", func] if func else []) + [binary]
+    out = go_run(go, *args).stdout
     insns, fn = [], None
     for line in out.splitlines():
         if line.startswith("TEXT "):
@@ -40,20 +43,33 @@ def objdump(binary, func=None):
         m = OBJDUMP_LINE.match(line)
         if m:
             insns.append((int(m.group(1), 16), fn, m.group(2).strip()))
+    _objdumps[binary, func] = insns
     return insns
 
 
-def addr2line(binary, pcs, tool=None):
-    """{pc: (function, "file:line")} from `go tool addr2line`, or from
-    tests/go/gosymref (the same debug/gosym lookup) for PIE binaries, which
-    Go 1.19's addr2line cannot read."""
-    cmd = [tool] if tool else ["go", "tool", "addr2line"]
-    out = subprocess.run(cmd + [binary],
-                         input="".join(f"0x{pc:x}\n" for pc in pcs),
-                         capture_output=True, text=True, check=True).stdout
+def addr2line(binary, pcs, tool=None, go="go1.19"):
+    """{pc: (function, "file:line")} from `go tool addr2line` of toolchain
+    `go`, or from `tool` (tests/go/gosymref: the same debug/gosym lookup,
+    for PIE binaries, which Go 1.19's addr2line cannot read)."""
+    stdin = "".join(f"0x{pc:x}\n" for pc in pcs)
+    if tool:
+        out = subprocess.run([tool, binary], input=stdin, capture_output=True,
+                             text=True, check=True).stdout
+    else:
+        out = go_run(go, "tool", "addr2line", binary, input=stdin).stdout
     lines = out.splitlines()
     assert len(lines) == 2 * len(pcs)
     return {pc: (lines[2 * i], lines[2 * i + 1]) for i, pc in enumerate(pcs)}
+
+
+def reference_lines(go, twin, pcs):
+    """addr2line's answers for the twin: the toolchain's own addr2line, or
+    gosymref built by the same toolchain where that addr2line knows nothing
+    of the binary (Go 1.19 and PIE)."""
+    probe = addr2line(twin, pcs[:5], go=go)
+    if set(probe.values()) == {("?", "?:0")}:
+        return addr2line(twin, pcs, go_build("gosymref", go=go))
+    return addr2line(twin, pcs, go=go)
 
 
 def section_names(binary):
@@ -78,25 +94,23 @@ def symbolize_json(binary, pcs):
     return res
 
 
-@pytest.mark.parametrize("variant", list(TWIN))
-def test_agrees_with_addr2line(variant, go_tool):
-    binary = go_build(NAME, variant)
-    twin = go_build(NAME, TWIN[variant])
+@pytest.mark.parametrize("go,variant",
+                         [(g, v) for g in GO_VERSIONS for v in TWIN])
+def test_agrees_with_addr2line(go, variant):
+    binary = go_build(NAME, variant, go=go)
+    twin = go_build(NAME, TWIN[variant], go=go)
     if variant.endswith("stripped"):
         assert ".symtab" not in section_names(binary)
         assert not any(n.startswith(".debug") or n.startswith(".zdebug")
                        for n in section_names(binary))
-    insns = objdump(twin)
+    insns = objdump(twin, go=go)
     # Every k-th instruction start over the whole text, first to last.
     step = max(1, len(insns) // NPCS)
     picked = insns[::step] + [insns[-1]]
     pcs = [pc for pc, _, _ in picked]
     assert len(pcs) >= 1000
     assert len({fn for _, fn, _ in picked}) >= 500
-    if TWIN[variant] == "pie":
-        want = addr2line(twin, pcs, go_build("gosymref"))
-    else:
-        want = addr2line(twin, pcs)
+    want = reference_lines(go, twin, pcs)
     got = symbolize_json(binary, pcs)
     inlined = 0
     for r in got:
@@ -127,10 +141,10 @@ def test_gosymref_is_addr2line(go_tool):
     assert set(addr2line(pie, pcs[:5]).values()) == {("?", "?:0")}
 
 
-def map_write_call(variant):
+def map_write_call(variant, go="go1.19"):
     """Link-time address of fill's CALL runtime.mapassign_faststr."""
-    twin = go_build(NAME, TWIN[variant])
-    calls = [pc for pc, _, insn in objdump(twin, "^main.fill$")
+    twin = go_build(NAME, TWIN[variant], go=go)
+    calls = [pc for pc, _, insn in objdump(twin, "^main.fill$", go=go)
              if insn.startswith("CALL runtime.mapassign_faststr")]
     assert len(calls) == 1, calls
     return calls[0]
@@ -146,22 +160,21 @@ def expected_inline_frames():
     ]
 
 
-def test_put_is_inlined(go_tool):
+@pytest.mark.parametrize("go", GO_VERSIONS)
+def test_put_is_inlined(go):
     """The compiler itself says put is inlined at the call site."""
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod",
-               GOTOOLCHAIN="local")
-    p = subprocess.run(["go", "build", "-gcflags=-m", "-o", os.devnull,
-                        "./" + NAME], cwd=GO_SRC, env=env,
-                       capture_output=True, text=True, check=True)
+    p = go_run(go, "build", "-gcflags=-m", "-o", os.devnull, "./" + NAME,
+               cwd=GO_SRC, env={"CGO_ENABLED": "0"})
     call = source_line(NAME, "MARK:call")
     assert re.search(rf"main\.go:{call}:\d+: inlining call to "
                      r"\(\*Store\)\.put", p.stderr), p.stderr
 
 
-@pytest.mark.parametrize("variant", list(TWIN))
-def test_inlined_map_write(variant, go_tool):
-    binary = go_build(NAME, variant)
-    pc = map_write_call(variant)
+@pytest.mark.parametrize("go,variant",
+                         [(g, v) for g in GO_VERSIONS for v in TWIN])
+def test_inlined_map_write(go, variant):
+    binary = go_build(NAME, variant, go=go)
+    pc = map_write_call(variant, go)
     res = symbolize_json(binary, [pc])
     assert res[0]["frames"] == expected_inline_frames()
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The DWARF member-offset reader on hand-built DWARF 4 and 5 units shaped
- * like Go's: runtime.hmap.flags, runtime.g.goid, maps.Map.writing.
+ * like Go's: runtime.hmap.flags, runtime.g.goid, maps.Map.writing, and the
+ * constant runtime.hashWriting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,7 +74,7 @@ static void end_unit(struct buf *b, size_t start)
 		b->b[start + i] = (len >> (8 * i)) & 0xff;
 }
 
-enum { AB_CU = 1, AB_STRUCT, AB_MEMBER_U, AB_MEMBER_X, AB_BASE };
+enum { AB_CU = 1, AB_STRUCT, AB_MEMBER_U, AB_MEMBER_X, AB_BASE, AB_CONST };
 
 /* DWARF 4, names inline (DW_FORM_string), as Go 1.19 writes it. */
 static void build_v4(struct buf *ab, struct buf *in)
@@ -93,12 +94,18 @@ static void build_v4(struct buf *ab, struct buf *in)
 	uleb(ab, AB_BASE); uleb(ab, 0x24); u8(ab, 0);
 	uleb(ab, 0x03); uleb(ab, 0x08); uleb(ab, 0x0b); uleb(ab, 0x0b);
 	uleb(ab, 0); uleb(ab, 0);
+	/* DW_TAG_constant: name, const_value (sdata), as Go emits them */
+	uleb(ab, AB_CONST); uleb(ab, 0x27); u8(ab, 0);
+	uleb(ab, 0x03); uleb(ab, 0x08); uleb(ab, 0x1c); uleb(ab, 0x0d);
+	uleb(ab, 0); uleb(ab, 0);
 	uleb(ab, 0);
 
 	start = in->n;
 	u32(in, 0); u16(in, 4); u32(in, 0); u8(in, 8);
 	uleb(in, AB_CU); cstr(in, "runtime");
 	uleb(in, AB_BASE); cstr(in, "uint8"); u8(in, 1);
+	uleb(in, AB_CONST); cstr(in, "runtime.hashWritingX"); uleb(in, 9);
+	uleb(in, AB_CONST); cstr(in, "runtime.hashWriting"); uleb(in, 4);
 	/* a decoy: same member name in a struct nobody asked about */
 	uleb(in, AB_STRUCT); cstr(in, "runtime.hmapx");
 	uleb(in, AB_MEMBER_U); cstr(in, "flags"); uleb(in, 99);
@@ -126,6 +133,8 @@ static void test_v4(void **state)
 		{ "runtime.hmap", "flags", false, 0 },
 		{ "runtime.g", "goid", false, 0 },
 		{ "internal/runtime/maps.Map", "writing", false, 0 },
+		{ "runtime.hashWriting", NULL, false, 0 },
+		{ "runtime.hmap", NULL, false, 0 },	/* a struct, no constant */
 	};
 	struct dwarf_sections d = { 0 };
 	struct errbuf err = { { 0 } };
@@ -136,12 +145,15 @@ static void test_v4(void **state)
 	d.info_len = in.n;
 	d.abbrev = ab.b;
 	d.abbrev_len = ab.n;
-	assert_int_equal(dwarf_member_offsets(&d, q, 3, &err), 2);
+	assert_int_equal(dwarf_member_offsets(&d, q, 5, &err), 3);
 	assert_true(q[0].found);
 	assert_int_equal(q[0].offset, 8);
 	assert_true(q[1].found);
 	assert_int_equal(q[1].offset, 152);
 	assert_false(q[2].found);
+	assert_true(q[3].found);
+	assert_int_equal(q[3].offset, 4);
+	assert_false(q[4].found);
 }
 
 /* Every prefix of the unit is an error or a partial answer, never a crash. */

@@ -2,8 +2,9 @@
 /*
  * moduledata_find on hand-built ELF images: a moduledata per layout (Go
  * 1.16, 1.18, 1.20+), a decoy pointer to .gopclntab that is not moduledata,
- * fields set only through R_X86_64_RELATIVE relocations, and Go 1.26's
- * .go.module section.
+ * fields set only through R_X86_64_RELATIVE relocations, Go 1.26's
+ * .go.module section, and Go 1.27's layout (typedesclen, itab offsets) that
+ * shares 1.20's pclntab magic.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -185,6 +186,66 @@ static void test_not_found(void **state)
 	expect_not_found(PCLNTAB_118);
 }
 
+/* Go 1.27: types 37, typedesclen 38, etypes 39, itab 40/41, gofunc 43. */
+static void put_md127(uint64_t typedesclen, uint64_t itaboff)
+{
+	uint8_t *md = data_at(MD);
+
+	put64(md, PCLNTAB);
+	put64(md + 22 * 8, TEXT);
+	put64(md + 23 * 8, ETEXT);
+	put64(md + 37 * 8, TYPES);
+	put64(md + 38 * 8, typedesclen);
+	put64(md + 39 * 8, ETYPES);
+	put64(md + 40 * 8, itaboff);
+	put64(md + 41 * 8, ETYPES - TYPES - itaboff);
+	put64(md + 42 * 8, TYPES - 0x10);	/* rodata, before types */
+	put64(md + 43 * 8, GOFUNC);
+}
+
+static void test_go127_layout(void **state)
+{
+	struct errbuf err = { { 0 } };
+	struct moduledata md;
+	struct elf_file ef;
+
+	(void)state;
+	build();
+	put_md127(0x40, 0x48);
+	expect_md(PCLNTAB_120, GOFUNC);
+	assert_int_equal(elf_file_parse(&ef, img, sizeof(img), &err), 0);
+	assert_int_equal(moduledata_find(&ef, PCLNTAB, PCLNTAB_120, &md,
+					 &err), 0);
+	assert_int_equal(md.typedesclen, 0x40);
+	assert_int_equal(md.layout_minor, 27);
+	elf_file_close(&ef);
+	/* A 1.20-1.26 moduledata is not taken for 1.27's. */
+	build();
+	put_md(&layouts[2]);
+	assert_int_equal(elf_file_parse(&ef, img, sizeof(img), &err), 0);
+	assert_int_equal(moduledata_find(&ef, PCLNTAB, PCLNTAB_120, &md,
+					 &err), 0);
+	assert_int_equal(md.typedesclen, 0);
+	assert_int_equal(md.layout_minor, 20);
+	assert_int_equal(md.etypes, ETYPES);
+	elf_file_close(&ef);
+}
+
+/* Lengths that leave [types, etypes) make the candidate no moduledata. */
+static void test_go127_bad_lengths(void **state)
+{
+	(void)state;
+	build();
+	put_md127(ETYPES - TYPES + 1, 0);
+	expect_not_found(PCLNTAB_120);
+	build();
+	put_md127(0x40, ETYPES - TYPES + 8);
+	expect_not_found(PCLNTAB_120);
+	build();
+	put_md127(0, 0);
+	expect_not_found(PCLNTAB_120);
+}
+
 static void test_reader(void **state)
 {
 	struct errbuf err = { { 0 } };
@@ -205,6 +266,8 @@ int main(void)
 		cmocka_unit_test(test_relocated_fields),
 		cmocka_unit_test(test_go_module_section),
 		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_go127_layout),
+		cmocka_unit_test(test_go127_bad_lengths),
 		cmocka_unit_test(test_reader),
 	};
 

@@ -2,8 +2,8 @@
 /*
  * Trace files: a trace survives the round trip field for field; a file cut
  * at any byte loads every chunk before the cut and says so; damaged and
- * foreign files get one line. Also the model's interning and the per-map
- * summary that both basic reports use.
+ * foreign files get one line. Also the model's interning and the one
+ * name table of the operations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -376,44 +376,6 @@ static void test_foreign(void **state)
 	expect_error(v2, sizeof(v2), "nothing to report");
 }
 
-static const struct trace_map_summary *find_map(const struct trace_summary *s,
-						uint64_t addr)
-{
-	for (size_t i = 0; i < s->nmaps; i++)
-		if (s->maps[i].map->addr == addr)
-			return &s->maps[i];
-	fail_msg("map 0x%llx not in the summary", (unsigned long long)addr);
-	return NULL;
-}
-
-static void test_summary(void **state)
-{
-	struct trace t;
-	struct trace_summary s;
-	const struct trace_map_summary *a, *b;
-
-	(void)state;
-	build(&t, 1000);
-	assert_int_equal(trace_summarize(&t, &s), 0);
-	assert_int_equal(s.nmaps, 2);
-	assert_int_equal(s.events, 1000);
-	a = find_map(&s, MAP_A);
-	b = find_map(&s, MAP_B);
-	assert_ptr_equal(&s.maps[0], a);	/* busiest first */
-	assert_int_equal(a->map->ops[GMT_OP_ASSIGN], 800);
-	assert_int_equal(b->map->ops[GMT_OP_DELETE], 200);
-	assert_int_equal(a->threads, 3);
-	assert_int_equal(a->goroutines, 4);
-	assert_string_equal(a->type_name, "map[int]int");
-	/* 0x401010 and 0x401020 share their frames: one site, 0x401030 another. */
-	assert_int_equal(a->nsites, 2);
-	assert_int_equal(a->sites[0].count + a->sites[1].count, 800);
-	assert_true(a->sites[0].count >= a->sites[1].count);
-	assert_int_equal(b->nsites, 2);
-	trace_summary_free(&s);
-	trace_free(&t);
-}
-
 static void test_ops_parse(void **state)
 {
 	struct errbuf err = { "" };
@@ -426,6 +388,19 @@ static void test_ops_parse(void **state)
 	assert_int_equal(trace_ops_parse("assign,bogus", &mask, &err), -1);
 	assert_non_null(strstr(err.msg, "bogus"));
 	assert_int_equal(trace_ops_parse("assign,,delete", &mask, &err), -1);
+	/* The name `info` printed before issue 8 still selects iterate. */
+	assert_int_equal(trace_ops_parse("iter_init", &mask, &err), 0);
+	assert_int_equal(mask, (1u << GMT_OP_ITER_INIT) | (1u << GMT_OP_FATAL));
+}
+
+/* Every operation's name parses back to it: one vocabulary both ways. */
+static void test_op_names_round_trip(void **state)
+{
+	(void)state;
+	for (int op = 0; op < GMT_NOPS; op++)
+		assert_int_equal(trace_op_parse(trace_op_name(op)), op);
+	assert_string_equal(trace_op_name(GMT_OP_ITER_INIT), "iterate");
+	assert_int_equal(trace_op_parse("op6"), -1);
 }
 
 static int setup(void **state)
@@ -451,8 +426,8 @@ int main(void)
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_foreign),
-		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_ops_parse),
+		cmocka_unit_test(test_op_names_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,7 +10,7 @@ import (
 
 const (
 	workers   = 4
-	perWorker = 5000
+	perWorker = 50000
 )
 
 type registry struct {

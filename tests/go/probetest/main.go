@@ -20,6 +20,12 @@
 //	           clear holds the write flag (the runtime does not check the
 //	           flag of an empty map), until a delete meets a fill and the
 //	           runtime dies with "fatal error: concurrent map writes".
+//	flagset    writes a map once, then sets its "a write is in progress"
+//	           flag by hand (PROBETEST_FLAG="OFFSET MASK", the map header's
+//	           byte offset and bit mask) and writes it again: the runtime
+//	           dies with "fatal error: concurrent map writes" exactly when
+//	           that is the runtime's own flag, and the probe must see it.
+//	           With PROBETEST_HOLD, it waits for stdin to close first.
 //
 // With PROBETEST_HOLD set, a mode that ends waits for stdin to close before
 // the program exits (so that a test can read /proc/PID while it lives).
@@ -32,6 +38,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 //go:noinline
@@ -197,6 +204,26 @@ func clearRace() {
 	fillAndClear(m, 1<<16)
 }
 
+//go:noinline
+func flagSet(hold bool) {
+	var off, mask uintptr
+	if _, err := fmt.Sscan(os.Getenv("PROBETEST_FLAG"), &off, &mask); err != nil {
+		fmt.Fprintln(os.Stderr, "flagset: PROBETEST_FLAG:", err)
+		os.Exit(3)
+	}
+	m := make(map[int]int)
+	m[1] = 1 // @flagclear
+	if hold {
+		// Let the test read /proc/PID before we die.
+		io.Copy(io.Discard, os.Stdin)
+	}
+	// A map value is a pointer to its header (hmap or maps.Map).
+	hdr := *(*unsafe.Pointer)(unsafe.Pointer(&m))
+	*(*uint8)(unsafe.Add(hdr, off)) |= uint8(mask & -mask)
+	m[2] = 2 // @flagset
+	fmt.Println("the runtime missed the flag")
+}
+
 func main() {
 	// Read first: the environment map's writes come before the counted ones.
 	hold := os.Getenv("PROBETEST_HOLD") != ""
@@ -213,6 +240,8 @@ func main() {
 		race()
 	case "clearrace":
 		clearRace()
+	case "flagset":
+		flagSet(hold)
 	default:
 		counts()
 	}

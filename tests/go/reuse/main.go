@@ -35,13 +35,9 @@ var (
 	sink  []map[int]int // keeps the candidates on the heap
 )
 
-// hmap (Go <= 1.23): count int, flags uint8, B uint8, noverflow uint16,
-// hash0 uint32. A map value is a pointer to it.
+// A map value is a pointer to its header; seed (seed_*.go) reads the hash
+// seed from it, as each runtime lays it out.
 func header(m unsafe.Pointer) uintptr { return *(*uintptr)(m) }
-
-func seed(hdr uintptr) uint32 {
-	return *(*uint32)(unsafe.Pointer(hdr + 12))
-}
 
 // inGoroutine runs f in a new goroutine and waits for it.
 func inGoroutine(f func()) {
@@ -102,7 +98,7 @@ func reuse(out *os.File) bool {
 func cleared(out *os.File) {
 	m := make(map[int]bool)
 	addr := header(unsafe.Pointer(&m))
-	var seedA uint32
+	var seedA uint64
 	inGoroutine(func() {
 		for i := 0; i < writes; i++ {
 			m[i] = true // @clear-a
@@ -124,7 +120,7 @@ func cleared(out *os.File) {
 func deleted(out *os.File) {
 	m := make(map[int]string)
 	addr := header(unsafe.Pointer(&m))
-	var seedA uint32
+	var seedA uint64
 	inGoroutine(func() {
 		for i := 0; i < writes; i++ {
 			m[i] = "a" // @delete-a
