@@ -53,7 +53,10 @@ static void usage(FILE *out)
 		     "stopped)\n"
 		     "  -o, --output FILE    default "
 		     "gomaptrace-PID-YYYYmmdd-HHMMSS.gmt\n"
-		     CLI_OPS_HELP CLI_RINGBUF_HELP CLI_VERBOSE_HELP
+		     CLI_OPS_HELP CLI_RINGBUF_HELP
+		     "      --crash-only     probe only the fatal path: nothing "
+		     "paid until a crash\n"
+		     CLI_VERBOSE_HELP
 		     CLI_HELP_HELP "\n"
 		     "Examples:\n"
 		     "  gomaptrace record -p 1234 -d 10 -o server.gmt\n"
@@ -75,6 +78,9 @@ static int parse_opt(int c, const char *arg, void *ctx)
 		return 0;
 	case 'O':
 		return cli_ops(arg, &o->ops_mask);
+	case 'C':
+		o->ops_mask = 1u << GMT_OP_FATAL;
+		return 0;
 	default:
 		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
 	}
@@ -87,6 +93,7 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
+		{ "crash-only", no_argument, NULL, 'C' },
 		CLI_TRACE_LONGOPTS,
 		{ 0 },
 	};
@@ -233,7 +240,7 @@ static int start(struct rec *r, const struct rec_opts *o, const char *path)
 {
 	struct session_opts so = { .pid = o->pid, .ops_mask = o->ops_mask,
 				   .ringbuf_bytes = o->ringbuf_bytes,
-				   .command = "record" };
+				   .command = "record", .guard = true };
 
 	if (check_output(path, &r->s.err) || session_attach(&r->s, &so))
 		return -1;

@@ -66,7 +66,10 @@ static void usage(FILE *out)
 		     REPORT_OPTS_HELP
 		     "  -t, --trace FILE     also write a trace file for "
 		     "'gomaptrace report'\n"
-		     CLI_OPS_HELP CLI_RINGBUF_HELP CLI_VERBOSE_HELP
+		     CLI_OPS_HELP CLI_RINGBUF_HELP
+		     "      --crash-only     probe only the fatal path: nothing "
+		     "paid until a crash\n"
+		     CLI_VERBOSE_HELP
 		     CLI_HELP_HELP "\n"
 		     "Examples:\n"
 		     "  gomaptrace run -- ./server -port 8080\n"
@@ -88,6 +91,9 @@ static int parse_opt(int c, const char *arg, void *ctx)
 		return cli_ops(arg, &o->ops_mask);
 	case 'R':
 		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
+	case 'C':
+		o->ops_mask = 1u << GMT_OP_FATAL;
+		return 0;
 	default:
 		return report_parse_opt(c, arg, &o->report) ? 2 : 0;
 	}
@@ -98,6 +104,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	static const struct option longopts[] = {
 		{ "trace", required_argument, NULL, 't' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
+		{ "crash-only", no_argument, NULL, 'C' },
 		REPORT_LONGOPTS,
 		CLI_TRACE_LONGOPTS,
 		{ 0 },
@@ -336,7 +343,7 @@ static pid_t start(struct session *s, const char *path, char **argv,
 {
 	struct session_opts so = { .ops_mask = o->ops_mask,
 				   .ringbuf_bytes = o->ringbuf_bytes,
-				   .command = "run" };
+				   .command = "run", .guard = true };
 	struct launch l = { 0 };
 	char c = 0;
 	int r, e;
