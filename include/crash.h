@@ -54,6 +54,9 @@ enum crash_map_from {
 				 * crash by another goroutine (reads are not
 				 * probed, and the reader's registers no
 				 * longer hold the map at the fatal call) */
+	CRASH_MAP_FROZEN,	/* the crash guard froze the dying thread
+				 * and read the map from its map function's
+				 * argument spill slots (user/snapshot.h) */
 };
 
 /*
@@ -71,6 +74,8 @@ enum crash_evidence {
 				 * write to begin before it) */
 	CRASH_EV_RECENT,	/* none: it last touched the map N ns
 				 * before the crash */
+	CRASH_EV_FROZEN,	/* the crash guard froze it inside a runtime
+				 * map function on this very map */
 };
 
 struct crash_op {
@@ -94,6 +99,7 @@ struct crash_thread {
 	uint64_t only_goid;	/* ops of this goroutine only; 0: all */
 	uint8_t evidence;	/* enum crash_evidence */
 	uint64_t flag_goid;	/* CRASH_EV_FLAG_OTHER: the dying goroutine */
+	const char *frozen_in;	/* CRASH_EV_FROZEN: the map function */
 };
 
 struct crash {
@@ -132,6 +138,9 @@ struct crash {
 bool crash_analyze(const struct trace *t, const struct analysis *an,
 		   struct crash *c);
 
+/* Whether the report may say th "was in" its operation. */
+bool crash_was_in(const struct crash_thread *th);
+
 /* The thread on the other side (first with an op on the map), or NULL. */
 const struct crash_thread *crash_other_side(const struct crash *c);
 
@@ -141,9 +150,12 @@ const struct crash_op *crash_side_op(const struct crash *c,
 
 /* "assign", ..., "read", "clone", "unknown". */
 const char *crash_op_name(unsigned op);
-/* "crash_stack", "flag_at_its_op", "flag_at_dying_op", "last_touch". */
+/*
+ * "crash_stack", "flag_at_its_op", "flag_at_dying_op", "last_touch",
+ * "frozen_inside".
+ */
 const char *crash_evidence_name(unsigned ev);
-/* "dying_op", "flagged_op", "last_write"; NULL for none. */
+/* "dying_op", "flagged_op", "last_write", "frozen"; NULL for none. */
 const char *crash_map_from_name(unsigned from);
 /* What the runtime's write flag can and cannot prove for this map kind. */
 const char *crash_flag_note(const struct crash *c);

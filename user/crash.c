@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "snapshot.h"
 
 static bool is_map_error(const char *msg)
 {
@@ -269,11 +270,48 @@ static bool last_write_map(const struct trace *t, struct crash *c)
 	return lw.map != 0;
 }
 
+/* The crash guard's snapshot of this fatal's process, when it froze it. */
+static const struct trace_freeze *frozen(const struct trace *t,
+					 const struct crash *c)
+{
+	for (size_t i = 0; i < t->nfreezes; i++) {
+		const struct trace_freeze *fz = &t->freezes[i];
+
+		if (fz->tid == c->fatal->tid &&
+		    (fz->status == SNAP_FROZEN ||
+		     fz->status == SNAP_RELEASED_EARLY))
+			return fz;
+	}
+	return NULL;
+}
+
+static const struct snap_thread *frozen_thread(const struct trace_freeze *fz,
+					       uint32_t tid)
+{
+	for (size_t i = 0; fz && i < fz->nthreads; i++)
+		if (fz->threads[i].tid == tid)
+			return &fz->threads[i];
+	return NULL;
+}
+
+/* The map the frozen dying thread's map function works on. */
+static bool frozen_map(const struct trace *t, struct crash *c)
+{
+	const struct snap_thread *st =
+		frozen_thread(frozen(t, c), c->fatal->tid);
+
+	if (!st || !(st->flags & SNAP_T_MAP_KNOWN) || !st->map)
+		return false;
+	c->map = st->map;
+	return true;
+}
+
 /*
  * The map: the dying goroutine's last op, else the last op that found it
- * being written, else the last write by another goroutine. A reader's
- * own ops say nothing (it may have written another map last): for a read
- * only the other two count, and the report says which guess it is.
+ * being written, else the last write by another goroutine. The map the
+ * crash guard read from the frozen dying thread comes before the two
+ * guesses. A reader's own ops say nothing (it may have written another
+ * map last): for a read only the others count, and the report says which.
  */
 static void pick_map(const struct trace *t, struct crash *c)
 {
@@ -281,6 +319,8 @@ static void pick_map(const struct trace *t, struct crash *c)
 
 	if (!read && dying_op_map(c))
 		c->map_from = CRASH_MAP_DYING_OP;
+	else if (frozen_map(t, c))
+		c->map_from = CRASH_MAP_FROZEN;
 	else if (flagged_op_map(t, c))
 		c->map_from = CRASH_MAP_FLAGGED_OP;
 	else if (last_write_map(t, c))
@@ -452,10 +492,28 @@ static const struct crash_thread *flag_owner(const struct crash *c)
 	return best;
 }
 
+/*
+ * Frozen inside a runtime map function on the crash's map, as the same
+ * goroutine: the strongest evidence there is.
+ */
+static const char *frozen_in(const struct trace_freeze *fz,
+			     const struct crash *c,
+			     const struct crash_thread *th)
+{
+	const struct snap_thread *st = frozen_thread(fz, th->tid);
+
+	if (!st || !(st->flags & SNAP_T_IN_MAP) ||
+	    !(st->flags & SNAP_T_MAP_KNOWN) || st->map != c->map ||
+	    ((st->flags & SNAP_T_ON_G) && th->goid && st->goid != th->goid))
+		return NULL;
+	return st->map_func;
+}
+
 /* Why each thread is named: only evidence lets a side be "in" an op. */
-static void judge_evidence(struct crash *c)
+static void judge_evidence(const struct trace *t, struct crash *c)
 {
 	const struct crash_thread *owner = flag_owner(c);
+	const struct trace_freeze *fz = c->has_map ? frozen(t, c) : NULL;
 
 	c->threads[0].evidence = c->user_frame >= 0 ? CRASH_EV_STACK :
 				 c->threads[0].side >= 0 ? CRASH_EV_RECENT :
@@ -473,6 +531,9 @@ static void judge_evidence(struct crash *c)
 			th->evidence = CRASH_EV_RECENT;
 		if (th == owner)
 			th->flag_goid = c->fatal_op.goid;
+		th->frozen_in = th->side >= 0 ? frozen_in(fz, c, th) : NULL;
+		if (th->frozen_in)
+			th->evidence = CRASH_EV_FROZEN;
 	}
 }
 
@@ -503,7 +564,7 @@ bool crash_analyze(const struct trace *t, const struct analysis *an,
 	}
 	mark_sides(c);
 	dying_side(c);
-	judge_evidence(c);
+	judge_evidence(t, c);
 	return true;
 }
 
@@ -522,6 +583,14 @@ const struct crash_op *crash_side_op(const struct crash *c,
 		return c->map_error && (th->side >= 0 || c->user_frame >= 0) ?
 		       &c->fatal_op : NULL;
 	return th->side >= 0 ? &th->ops[th->side] : NULL;
+}
+
+bool crash_was_in(const struct crash_thread *th)
+{
+	return th->evidence == CRASH_EV_STACK ||
+	       th->evidence == CRASH_EV_FLAG_OWN ||
+	       th->evidence == CRASH_EV_FLAG_OTHER ||
+	       th->evidence == CRASH_EV_FROZEN;
 }
 
 const char *crash_op_name(unsigned op)
@@ -543,6 +612,7 @@ const char *crash_evidence_name(unsigned ev)
 		[CRASH_EV_FLAG_OWN] = "flag_at_its_op",
 		[CRASH_EV_FLAG_OTHER] = "flag_at_dying_op",
 		[CRASH_EV_RECENT] = "last_touch",
+		[CRASH_EV_FROZEN] = "frozen_inside",
 	};
 
 	return ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "none";
@@ -554,6 +624,7 @@ const char *crash_map_from_name(unsigned from)
 		[CRASH_MAP_DYING_OP] = "dying_op",
 		[CRASH_MAP_FLAGGED_OP] = "flagged_op",
 		[CRASH_MAP_LAST_WRITE] = "last_write",
+		[CRASH_MAP_FROZEN] = "frozen",
 	};
 
 	return from < sizeof(names) / sizeof(names[0]) ? names[from] : NULL;

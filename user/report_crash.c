@@ -119,13 +119,17 @@ static void other_side(FILE *out, const struct trace *t,
 {
 	const struct crash_op *op = &th->ops[th->side];
 	bool same = th->tid == c->threads[0].tid;
-	bool flag = th->evidence == CRASH_EV_FLAG_OWN ||
-		    th->evidence == CRASH_EV_FLAG_OTHER;
+	bool flag = crash_was_in(th);
 
 	fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u%s) ", st->bold,
 		th->goid, st->off, th->tid, !same ? "" : flag ?
 		", the same thread: preempted mid-write" : ", the same thread");
-	if (th->evidence == CRASH_EV_FLAG_OWN)
+	if (th->evidence == CRASH_EV_FROZEN)
+		fprintf(out, "was in %s (the crash guard froze it inside %s on "
+			"this map; it began %.1f us before the crash):\n",
+			trace_op_name(op->op), th->frozen_in,
+			us_before(c, op->ts_ns));
+	else if (th->evidence == CRASH_EV_FLAG_OWN)
 		fprintf(out, "was in %s while another write was in progress "
 			"(the write flag was set when it began, %.1f us before "
 			"the crash):\n", trace_op_name(op->op),
@@ -230,6 +234,12 @@ static void title(FILE *out, const struct crash *c,
 		return;
 	fprintf(out, "  on %s at 0x%" PRIx64 "\n",
 		c->type_name ? c->type_name : "a map (type unknown)", c->map);
+	if (c->map_from == CRASH_MAP_FROZEN) {
+		wrapped(out, "  found by the crash guard:", "the dying thread, "
+			"frozen, still held it in its map function's argument "
+			"spill slots", st);
+		return;
+	}
 	if (c->op != CRASH_OP_READ && c->map_from == CRASH_MAP_DYING_OP)
 		return;
 	snprintf(why, sizeof(why), "%s; %s",

@@ -257,9 +257,7 @@ static void json_crash_thread(struct json_writer *jw, const struct trace *t,
 	else
 		jw_null(jw);
 	jw_kv_string(jw, "evidence", crash_evidence_name(th->evidence));
-	jw_kv_bool(jw, "was_in", th->evidence == CRASH_EV_STACK ||
-		   th->evidence == CRASH_EV_FLAG_OWN ||
-		   th->evidence == CRASH_EV_FLAG_OTHER);
+	jw_kv_bool(jw, "was_in", crash_was_in(th));
 	jw_key(jw, "ns_before_crash");
 	if (side)
 		jw_uint(jw, c->fatal->ts_ns - side->ts_ns);

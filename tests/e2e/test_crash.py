@@ -112,7 +112,8 @@ def check_text(text, crash, want):
             assert header.startswith("died"), header
         elif th["was_in"]:
             assert header.startswith("was in "), header
-            assert th["evidence"] in ("flag_at_its_op", "flag_at_dying_op")
+            assert th["evidence"] in ("flag_at_its_op", "flag_at_dying_op",
+                                      "frozen_inside")
         else:
             assert th["evidence"] == "last_touch", th
             assert header.startswith("last ") and "was in" not in header, \
@@ -176,7 +177,7 @@ def test_crash_both_sides(tmp_path, scenario, go, variant):
         assert own == want[0]
         assert crash["op"] == "read" and first["side"]["op"] == "read"
         assert crash["in_function"].startswith("runtime.mapaccess")
-        assert crash["map_from"] in ("last_write", "flagged_op")
+        assert crash["map_from"] in ("frozen", "last_write", "flagged_op")
     if scenario == "range":
         assert own == want[1]
         ops = {th["side"]["op"] for th in crash["threads"] if th["side"]}
