@@ -18,6 +18,7 @@
 
 #include "analysis.h"
 #include "crash.h"
+#include "snapshot.h"
 #include "trace.h"
 
 #define MAP_M	0xc000010000ULL
@@ -652,6 +653,49 @@ static void test_crash_read_own_stack(void **state)
 	free(text);
 }
 
+static void test_crash_frozen_evidence(void **state)
+{
+	struct trace_fatal f = { .ts_ns = 1000, .goid = 7, .tid = 11 };
+	struct snap_thread th[2] = {
+		{ .tid = 11, .goid = 7, .map = MAP_M,
+		  .map_func = "runtime.mapaccess1_fast64",
+		  .flags = SNAP_T_CRASHING | SNAP_T_IN_MAP | SNAP_T_MAP_KNOWN |
+			   SNAP_T_ON_G },
+		{ .tid = 12, .goid = 8, .map = MAP_M,
+		  .map_func = "runtime.mapassign_fast64",
+		  .flags = SNAP_T_IN_MAP | SNAP_T_MAP_KNOWN | SNAP_T_ON_G },
+	};
+	struct trace_freeze fz = { .status = SNAP_FROZEN, .tid = 11,
+				   .threads = th, .nthreads = 2 };
+	struct crash c;
+	char *text;
+
+	(void)state;
+	/* N was written last, but the frozen reader held M. */
+	strcpy(f.msg, "concurrent map read and map write");
+	f.stack = st_read_fatal;
+	w(900, 12, 8, st_b);
+	ev(950, MAP_N, TYPE_B, 13, 9, GMT_OP_ASSIGN, st_c, false);
+	assert_int_equal(trace_add_fatal(&T, &f), 0);
+	assert_int_equal(trace_add_freeze(&T, &fz), 0);
+	assert_true(crash_analyze(&T, NULL, &c));
+	assert_int_equal(c.map_from, CRASH_MAP_FROZEN);
+	assert_int_equal(c.map, MAP_M);
+	assert_int_equal(c.nthreads, 2);
+	assert_int_equal(c.threads[1].tid, 12);
+	assert_int_equal(c.threads[1].evidence, CRASH_EV_FROZEN);
+	assert_true(crash_was_in(&c.threads[1]));
+	text = crash_report();
+	assert_true(header_has(text, 8, "was in assign (the crash guard froze "
+			       "it inside runtime.mapassign_fast64 on this map"));
+	assert_non_null(strstr(text, "found by the crash guard"));
+	free(text);
+	/* Frozen inside a map function on another map proves nothing. */
+	T.freezes[0].threads[1].map = MAP_N;
+	assert_true(crash_analyze(&T, NULL, &c));
+	assert_int_equal(c.threads[1].evidence, CRASH_EV_RECENT);
+}
+
 static void test_crash_iteration_verdict(void **state)
 {
 	struct trace_fatal f = { .ts_ns = 1000, .goid = 9, .tid = 3 };
@@ -736,6 +780,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_claims_need_evidence,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_read_own_stack,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_frozen_evidence,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_iteration_verdict,
 						setup, teardown),
