@@ -7,10 +7,95 @@
 #include <string.h>
 
 #include "crash.h"
+#include "snapshot.h"
 
 static bool is_map_error(const char *msg)
 {
 	return strstr(msg, "concurrent map") != NULL;
+}
+
+/* Raised by the reader, in mapaccess: the one side that is not probed. */
+static bool is_read_error(const char *msg)
+{
+	return strstr(msg, "map read and map write") != NULL;
+}
+
+/* Raised where the dying side found the write flag set. */
+static bool is_flag_error(const char *msg)
+{
+	return is_read_error(msg) ||
+	       strstr(msg, "map iteration and map write") != NULL ||
+	       strstr(msg, "map clone and map write") != NULL;
+}
+
+/*
+ * The runtime's frames, linknamed helpers included: sync.fatal and the
+ * like are runtime code (runtime/panic.go) under another package's name.
+ */
+static bool is_runtime(const struct trace_frame *f)
+{
+	static const char panic_go[] = "/src/runtime/panic.go";
+	size_t n = strlen(f->file), k = sizeof(panic_go) - 1;
+
+	return !strncmp(f->function, "runtime.", 8) ||
+	       !strncmp(f->function, "internal/runtime/", 17) ||
+	       (n >= k && !strcmp(f->file + n - k, panic_go));
+}
+
+/*
+ * What a runtime map function does, by name: the entry points the
+ * compiler calls (runtime.mapaccess1_fast64, ...) and, should one be
+ * inlined away, the Swiss-map methods behind them.
+ */
+static uint8_t op_of_func(const char *fn)
+{
+	static const struct { const char *part; uint8_t op; } ops[] = {
+		{ "mapaccess", CRASH_OP_READ },
+		{ "(*Map).Get", CRASH_OP_READ },
+		{ "mapassign", GMT_OP_ASSIGN },
+		{ "(*Map).Put", GMT_OP_ASSIGN },
+		{ "mapdelete", GMT_OP_DELETE },
+		{ "(*Map).Delete", GMT_OP_DELETE },
+		{ "mapclear", GMT_OP_CLEAR },
+		{ "(*Map).Clear", GMT_OP_CLEAR },
+		{ "mapiternext", GMT_OP_ITER_NEXT },
+		{ "mapIterNext", GMT_OP_ITER_NEXT },
+		{ "(*Iter).Next", GMT_OP_ITER_NEXT },
+		{ "mapiterinit", GMT_OP_ITER_INIT },
+		{ "mapIterStart", GMT_OP_ITER_INIT },
+		{ "(*Iter).Init", GMT_OP_ITER_INIT },
+		{ "mapclone", CRASH_OP_CLONE },
+		{ "(*Map).Clone", CRASH_OP_CLONE },
+	};
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strstr(fn, ops[i].part))
+			return ops[i].op;
+	return CRASH_OP_UNKNOWN;
+}
+
+/*
+ * The dying thread's own stack at the fatal call: runtime frames first
+ * (runtime.fatal's caller, ...), then the user's statement. An
+ * unsymbolised PC counts as the user's: it is shown, not hidden.
+ */
+static void read_fatal_stack(const struct trace *t, struct crash *c)
+{
+	struct an_frame fr[AN_MAX_FRAMES];
+	size_t n = an_stack_expand(t, c->fatal->stack, fr, AN_MAX_FRAMES);
+
+	c->user_frame = -1;
+	c->op = CRASH_OP_UNKNOWN;
+	for (size_t i = 0; i < n; i++) {
+		if (fr[i].f && is_runtime(fr[i].f))
+			continue;
+		c->user_frame = (int32_t)i;
+		if (i && fr[i - 1].f) {
+			c->in_func = fr[i - 1].f->function;
+			c->op = op_of_func(c->in_func);
+		}
+		return;
+	}
 }
 
 /* The earliest map error, else the earliest fatal. */
@@ -77,23 +162,18 @@ static bool wants(const struct crash_thread *th, uint32_t tid,
 	return th->tid == tid && (!th->only_goid || op->goid == th->only_goid);
 }
 
-static void offer_op(struct crash *c, uint32_t tid, const struct crash_op *op,
-		     uint64_t cut)
-{
-	if (op->ts_ns > cut)
-		return;
-	for (size_t i = 0; i < c->nthreads; i++)
-		if (wants(&c->threads[i], tid, op))
-			keep_op(&c->threads[i], op);
-}
+/*
+ * Calls fn for every op the trace holds: each event, then each history
+ * slot (the same op may come through both: keep_op drops the twin).
+ */
+typedef void (*op_fn)(void *ctx, uint32_t tid, const struct crash_op *op);
 
-/* Every op of the chosen threads up to the crash, from both sources. */
-static void gather_ops(const struct trace *t, struct crash *c, uint64_t cut)
+static void each_op(const struct trace *t, op_fn fn, void *ctx)
 {
 	for (size_t i = 0; i < t->nevents; i++) {
 		struct crash_op op = from_event(&t->events[i]);
 
-		offer_op(c, t->events[i].tid, &op, cut);
+		fn(ctx, t->events[i].tid, &op);
 	}
 	for (size_t i = 0; i < t->nhistories; i++) {
 		const struct trace_history *h = &t->histories[i];
@@ -101,21 +181,34 @@ static void gather_ops(const struct trace *t, struct crash *c, uint64_t cut)
 		for (uint32_t j = 0; j < h->nops && j < GMT_HISTORY_LEN; j++) {
 			struct crash_op op = from_hist(&h->ops[j]);
 
-			offer_op(c, h->tid, &op, cut);
+			fn(ctx, h->tid, &op);
 		}
 	}
 }
 
-/*
- * The map: the crashing thread's last op (events of the fatal's goroutine
- * when known, its thread otherwise), else the last flagged op before it.
- * The history may hold the fatal call itself (op fatal, no map): skipped.
- */
-static void pick_map(const struct trace *t, struct crash *c)
+/* Keeps an op up to the crash for each chosen thread that wants it. */
+static void offer_op(void *ctx, uint32_t tid, const struct crash_op *op)
+{
+	struct crash *c = ctx;
+
+	if (op->ts_ns > c->fatal->ts_ns)
+		return;
+	for (size_t i = 0; i < c->nthreads; i++)
+		if (wants(&c->threads[i], tid, op))
+			keep_op(&c->threads[i], op);
+}
+
+/* Every op of the chosen threads up to the crash, from both sources. */
+static void gather_ops(const struct trace *t, struct crash *c)
+{
+	each_op(t, offer_op, c);
+}
+
+/* The dying goroutine's last op on a map (not the fatal call itself). */
+static bool dying_op_map(struct crash *c)
 {
 	const struct crash_thread *th = &c->threads[0];
 	const struct trace_fatal *f = c->fatal;
-	uint64_t best_ts = 0;
 
 	for (uint32_t i = th->nops; i > 0; i--) {
 		const struct crash_op *op = &th->ops[i - 1];
@@ -123,21 +216,116 @@ static void pick_map(const struct trace *t, struct crash *c)
 		if (op->op == GMT_OP_FATAL)
 			continue;
 		if (!f->goid || !op->goid || op->goid == f->goid) {
-			c->has_map = true;
 			c->map = op->map;
-			return;
+			return true;
 		}
 	}
+	return false;
+}
+
+static bool flagged_op_map(const struct trace *t, struct crash *c)
+{
+	const struct trace_fatal *f = c->fatal;
+	uint64_t best_ts = 0;
+	bool found = false;
+
 	for (size_t i = 0; i < t->nevents; i++) {
 		const struct trace_event *ev = &t->events[i];
 
 		if ((ev->flags & GMT_EV_WRITING) && ev->ts_ns <= f->ts_ns &&
 		    ev->ts_ns >= best_ts) {
 			best_ts = ev->ts_ns;
-			c->has_map = true;
 			c->map = ev->map;
+			found = true;
 		}
 	}
+	return found;
+}
+
+struct last_write {
+	const struct trace_fatal *f;
+	uint64_t ts, map;
+};
+
+/* A write by another goroutine (another thread when goids are unknown). */
+static void offer_write(void *ctx, uint32_t tid, const struct crash_op *op)
+{
+	struct last_write *lw = ctx;
+	const struct trace_fatal *f = lw->f;
+	bool other = f->goid && op->goid ? op->goid != f->goid : tid != f->tid;
+
+	if (!other || !an_is_write(op->op) || op->ts_ns > f->ts_ns ||
+	    f->ts_ns - op->ts_ns > CRASH_RECENT_NS || op->ts_ns < lw->ts)
+		return;
+	lw->ts = op->ts_ns;
+	lw->map = op->map;
+}
+
+static bool last_write_map(const struct trace *t, struct crash *c)
+{
+	struct last_write lw = { .f = c->fatal };
+
+	each_op(t, offer_write, &lw);
+	c->map = lw.map;
+	return lw.map != 0;
+}
+
+/* The crash guard's snapshot of this fatal's process, when it froze it. */
+static const struct trace_freeze *frozen(const struct trace *t,
+					 const struct crash *c)
+{
+	for (size_t i = 0; i < t->nfreezes; i++) {
+		const struct trace_freeze *fz = &t->freezes[i];
+
+		if (fz->tid == c->fatal->tid &&
+		    (fz->status == SNAP_FROZEN ||
+		     fz->status == SNAP_RELEASED_EARLY))
+			return fz;
+	}
+	return NULL;
+}
+
+static const struct snap_thread *frozen_thread(const struct trace_freeze *fz,
+					       uint32_t tid)
+{
+	for (size_t i = 0; fz && i < fz->nthreads; i++)
+		if (fz->threads[i].tid == tid)
+			return &fz->threads[i];
+	return NULL;
+}
+
+/* The map the frozen dying thread's map function works on. */
+static bool frozen_map(const struct trace *t, struct crash *c)
+{
+	const struct snap_thread *st =
+		frozen_thread(frozen(t, c), c->fatal->tid);
+
+	if (!st || !(st->flags & SNAP_T_MAP_KNOWN) || !st->map)
+		return false;
+	c->map = st->map;
+	return true;
+}
+
+/*
+ * The map: the dying goroutine's last op, else the last op that found it
+ * being written, else the last write by another goroutine. The map the
+ * crash guard read from the frozen dying thread comes before the two
+ * guesses. A reader's own ops say nothing (it may have written another
+ * map last): for a read only the others count, and the report says which.
+ */
+static void pick_map(const struct trace *t, struct crash *c)
+{
+	bool read = is_read_error(c->fatal->msg);
+
+	if (!read && dying_op_map(c))
+		c->map_from = CRASH_MAP_DYING_OP;
+	else if (frozen_map(t, c))
+		c->map_from = CRASH_MAP_FROZEN;
+	else if (flagged_op_map(t, c))
+		c->map_from = CRASH_MAP_FLAGGED_OP;
+	else if (last_write_map(t, c))
+		c->map_from = CRASH_MAP_LAST_WRITE;
+	c->has_map = c->map_from != CRASH_MAP_NONE;
 }
 
 /* The map's type: from the latest event on it up to the crash. */
@@ -185,19 +373,25 @@ static void offer(struct candidate *cand, size_t *n, uint32_t tid,
 		cand[(*n)++] = (struct candidate){ tid, goid, ts };
 }
 
-/* Another thread on the map, or another goroutine on the dying thread. */
-static void consider(const struct crash *c, struct candidate *cand,
-		     size_t *n, uint32_t tid, const struct crash_op *op)
-{
-	const struct trace_fatal *f = c->fatal;
+struct candidates {
+	const struct crash *c;
+	struct candidate cand[CRASH_MAX_THREADS * 8];
+	size_t n;
+};
 
-	if (op->map != c->map || op->op == GMT_OP_FATAL || op->ts_ns > f->ts_ns ||
-	    f->ts_ns - op->ts_ns > CRASH_RECENT_NS)
+/* Another thread on the map, or another goroutine on the dying thread. */
+static void consider(void *ctx, uint32_t tid, const struct crash_op *op)
+{
+	struct candidates *cs = ctx;
+	const struct trace_fatal *f = cs->c->fatal;
+
+	if (op->map != cs->c->map || op->op == GMT_OP_FATAL ||
+	    op->ts_ns > f->ts_ns || f->ts_ns - op->ts_ns > CRASH_RECENT_NS)
 		return;
 	if (tid != f->tid)
-		offer(cand, n, tid, 0, op->ts_ns);
+		offer(cs->cand, &cs->n, tid, 0, op->ts_ns);
 	else if (f->goid && op->goid && op->goid != f->goid)
-		offer(cand, n, tid, op->goid, op->ts_ns);
+		offer(cs->cand, &cs->n, tid, op->goid, op->ts_ns);
 }
 
 /*
@@ -206,23 +400,12 @@ static void consider(const struct crash *c, struct candidate *cand,
  */
 static void pick_others(const struct trace *t, struct crash *c)
 {
-	struct candidate cand[CRASH_MAX_THREADS * 8];
-	size_t n = 0;
+	struct candidates cs = { .c = c };
+	struct candidate *cand = cs.cand;
+	size_t n;
 
-	for (size_t i = 0; i < t->nevents; i++) {
-		struct crash_op op = from_event(&t->events[i]);
-
-		consider(c, cand, &n, t->events[i].tid, &op);
-	}
-	for (size_t i = 0; i < t->nhistories; i++) {
-		const struct trace_history *h = &t->histories[i];
-
-		for (uint32_t j = 0; j < h->nops && j < GMT_HISTORY_LEN; j++) {
-			struct crash_op op = from_hist(&h->ops[j]);
-
-			consider(c, cand, &n, h->tid, &op);
-		}
-	}
+	each_op(t, consider, &cs);
+	n = cs.n;
 	while (c->nthreads < CRASH_MAX_THREADS && n) {
 		size_t best = 0;
 
@@ -259,6 +442,101 @@ static void mark_sides(struct crash *c)
 	}
 }
 
+/*
+ * The dying side as an op: its own last op on the map, unless that op is
+ * not the call that died (a read is not probed), then the fatal call
+ * itself at the user's statement.
+ */
+static void dying_side(struct crash *c)
+{
+	const struct crash_thread *th = &c->threads[0];
+	const struct trace_fatal *f = c->fatal;
+	bool flag = c->map_error && is_flag_error(f->msg);
+
+	if (th->side >= 0 && c->op != CRASH_OP_READ &&
+	    c->op != CRASH_OP_CLONE) {
+		c->fatal_op = th->ops[th->side];
+		c->dying_op_probed = true;
+		return;
+	}
+	c->fatal_op = (struct crash_op){
+		.ts_ns = f->ts_ns, .map = c->has_map ? c->map : 0,
+		.goid = f->goid, .stack = f->stack, .op = c->op,
+		.flags = flag ? GMT_EV_WRITING : 0,
+		.skip = c->user_frame > 0 ? (uint8_t)c->user_frame : 0 };
+}
+
+/*
+ * The latest write by another side that began before the dying side's op,
+ * when that op found the flag set: the write it found in progress.
+ */
+static const struct crash_thread *flag_owner(const struct crash *c)
+{
+	const struct crash_op *d = &c->fatal_op;
+	const struct crash_thread *best = NULL;
+
+	if (!c->dying_op_probed || !(d->flags & GMT_EV_WRITING))
+		return NULL;
+	for (size_t i = 1; i < c->nthreads; i++) {
+		const struct crash_thread *th = &c->threads[i];
+		const struct crash_op *o;
+
+		if (th->side < 0)
+			continue;
+		o = &th->ops[th->side];
+		if (an_is_write(o->op) && o->ts_ns <= d->ts_ns &&
+		    o->goid != d->goid &&
+		    (!best || o->ts_ns > best->ops[best->side].ts_ns))
+			best = th;
+	}
+	return best;
+}
+
+/*
+ * Frozen inside a runtime map function on the crash's map, as the same
+ * goroutine: the strongest evidence there is.
+ */
+static const char *frozen_in(const struct trace_freeze *fz,
+			     const struct crash *c,
+			     const struct crash_thread *th)
+{
+	const struct snap_thread *st = frozen_thread(fz, th->tid);
+
+	if (!st || !(st->flags & SNAP_T_IN_MAP) ||
+	    !(st->flags & SNAP_T_MAP_KNOWN) || st->map != c->map ||
+	    ((st->flags & SNAP_T_ON_G) && th->goid && st->goid != th->goid))
+		return NULL;
+	return st->map_func;
+}
+
+/* Why each thread is named: only evidence lets a side be "in" an op. */
+static void judge_evidence(const struct trace *t, struct crash *c)
+{
+	const struct crash_thread *owner = flag_owner(c);
+	const struct trace_freeze *fz = c->has_map ? frozen(t, c) : NULL;
+
+	c->threads[0].evidence = c->user_frame >= 0 ? CRASH_EV_STACK :
+				 c->threads[0].side >= 0 ? CRASH_EV_RECENT :
+				 CRASH_EV_NONE;
+	for (size_t i = 1; i < c->nthreads; i++) {
+		struct crash_thread *th = &c->threads[i];
+
+		if (th->side < 0)
+			th->evidence = CRASH_EV_NONE;
+		else if (th->ops[th->side].flags & GMT_EV_WRITING)
+			th->evidence = CRASH_EV_FLAG_OWN;
+		else if (th == owner)
+			th->evidence = CRASH_EV_FLAG_OTHER;
+		else
+			th->evidence = CRASH_EV_RECENT;
+		if (th == owner)
+			th->flag_goid = c->fatal_op.goid;
+		th->frozen_in = th->side >= 0 ? frozen_in(fz, c, th) : NULL;
+		if (th->frozen_in)
+			th->evidence = CRASH_EV_FROZEN;
+	}
+}
+
 bool crash_analyze(const struct trace *t, const struct analysis *an,
 		   struct crash *c)
 {
@@ -270,21 +548,23 @@ bool crash_analyze(const struct trace *t, const struct analysis *an,
 		return false;
 	c->fatal = f;
 	c->map_error = is_map_error(f->msg);
+	c->map_impl = t->meta.map_impl;
+	read_fatal_stack(t, c);
 	c->threads[0] = (struct crash_thread){ .tid = f->tid, .goid = f->goid,
 					       .crashing = true, .side = -1 };
 	c->nthreads = 1;
-	gather_ops(t, c, f->ts_ns);
+	gather_ops(t, c);
 	if (c->map_error)
 		pick_map(t, c);
-	if (!c->has_map) {
-		mark_sides(c);
-		return true;
+	if (c->has_map) {
+		pick_type(t, an, c);
+		pick_others(t, c);
+		c->threads[0].nops = 0;
+		gather_ops(t, c);
 	}
-	pick_type(t, an, c);
-	pick_others(t, c);
-	c->threads[0].nops = 0;
-	gather_ops(t, c, f->ts_ns);
 	mark_sides(c);
+	dying_side(c);
+	judge_evidence(t, c);
 	return true;
 }
 
@@ -294,4 +574,79 @@ const struct crash_thread *crash_other_side(const struct crash *c)
 		if (c->threads[i].side >= 0)
 			return &c->threads[i];
 	return NULL;
+}
+
+const struct crash_op *crash_side_op(const struct crash *c,
+				     const struct crash_thread *th)
+{
+	if (th->crashing)
+		return c->map_error && (th->side >= 0 || c->user_frame >= 0) ?
+		       &c->fatal_op : NULL;
+	return th->side >= 0 ? &th->ops[th->side] : NULL;
+}
+
+bool crash_was_in(const struct crash_thread *th)
+{
+	return th->evidence == CRASH_EV_STACK ||
+	       th->evidence == CRASH_EV_FLAG_OWN ||
+	       th->evidence == CRASH_EV_FLAG_OTHER ||
+	       th->evidence == CRASH_EV_FROZEN;
+}
+
+const char *crash_op_name(unsigned op)
+{
+	if (op == CRASH_OP_READ)
+		return "read";
+	if (op == CRASH_OP_CLONE)
+		return "clone";
+	if (op == CRASH_OP_UNKNOWN)
+		return "unknown";
+	return trace_op_name(op);
+}
+
+const char *crash_evidence_name(unsigned ev)
+{
+	static const char *const names[] = {
+		[CRASH_EV_NONE] = "none",
+		[CRASH_EV_STACK] = "crash_stack",
+		[CRASH_EV_FLAG_OWN] = "flag_at_its_op",
+		[CRASH_EV_FLAG_OTHER] = "flag_at_dying_op",
+		[CRASH_EV_RECENT] = "last_touch",
+		[CRASH_EV_FROZEN] = "frozen_inside",
+	};
+
+	return ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "none";
+}
+
+const char *crash_map_from_name(unsigned from)
+{
+	static const char *const names[] = {
+		[CRASH_MAP_DYING_OP] = "dying_op",
+		[CRASH_MAP_FLAGGED_OP] = "flagged_op",
+		[CRASH_MAP_LAST_WRITE] = "last_write",
+		[CRASH_MAP_FROZEN] = "frozen",
+	};
+
+	return from < sizeof(names) / sizeof(names[0]) ? names[from] : NULL;
+}
+
+/*
+ * Bucket maps set hashWriting when a write begins and clear it when it
+ * ends; Swiss maps toggle Map.writing with XOR, so two writes in progress
+ * leave it clear (DESIGN-NOTES §5).
+ */
+const char *crash_flag_note(const struct crash *c)
+{
+	if (!strcmp(c->map_impl, "buckets"))
+		return "bucket maps (Go <= 1.23) set the write flag "
+		       "(hmap.flags & hashWriting) when a write begins and clear "
+		       "it when it ends: set at an operation's start proves "
+		       "another write was in progress; clear proves none was";
+	if (!strcmp(c->map_impl, "swiss"))
+		return "Swiss maps (Go >= 1.24) toggle the write flag "
+		       "(Map.writing) with XOR, so two writes in progress leave "
+		       "it clear: set at an operation's start proves a write "
+		       "was in progress; clear proves nothing";
+	return "the map implementation is unknown: what the write flag "
+	       "proves is unknown";
 }

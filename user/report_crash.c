@@ -11,6 +11,8 @@
 #include "textfmt.h"
 
 #define SIDE_FRAMES	3	/* frames shown per side, innermost first */
+#define DYING_FRAMES	6	/* the dying side's: it may sit deep in std */
+#define WRAP_COLS	90
 
 struct crash_style {
 	const char *bold, *dim, *red, *off;
@@ -27,14 +29,14 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Up to SIDE_FRAMES frames of a stack, with full file paths. */
+/* Up to max frames of a stack from frame skip, full file paths. */
 static void side_frames(FILE *out, const struct trace *t, uint32_t stack,
-			const struct crash_style *st)
+			size_t skip, size_t max, const struct crash_style *st)
 {
 	struct an_frame fr[AN_MAX_FRAMES];
 	size_t n = an_stack_expand(t, stack, fr, AN_MAX_FRAMES), shown = 0;
 
-	for (size_t i = 0; i < n && shown < SIDE_FRAMES; i++) {
+	for (size_t i = skip; i < n && shown < max; i++) {
 		if (fr[i].f && !strcmp(fr[i].f->function, "runtime.goexit"))
 			continue;
 		if (fr[i].f)
@@ -46,24 +48,105 @@ static void side_frames(FILE *out, const struct trace *t, uint32_t stack,
 				fr[i].pc, st->dim, st->off);
 		shown++;
 	}
-	if (!n)
+	if (n <= skip)
 		fprintf(out, "      %s(no stack: the unwind failed)%s\n",
 			st->dim, st->off);
 }
 
-static void side(FILE *out, const struct trace *t, const struct crash *c,
-		 const struct crash_thread *th, const struct crash_style *st)
+static double us_before(const struct crash *c, uint64_t ts)
+{
+	return (double)(c->fatal->ts_ns - ts) / 1e3;
+}
+
+static void dying_header(FILE *out, const struct crash *c,
+			 const struct crash_style *st)
+{
+	const struct crash_thread *th = &c->threads[0];
+
+	if (c->fatal->goid)
+		fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u) died",
+			st->bold, c->fatal->goid, st->off, th->tid);
+	else
+		fprintf(out, "  %sthread %u%s (the runtime's own stack, no "
+			"goroutine) died", st->bold, th->tid, st->off);
+	if (c->in_func)
+		fprintf(out, " in %s", safe_text(c->in_func));
+	if (c->op != CRASH_OP_UNKNOWN)
+		fprintf(out, " (%s)", crash_op_name(c->op));
+}
+
+/*
+ * The dying thread's own stack at the fatal call, always: from the user's
+ * statement on, or all of it when every frame is the runtime's.
+ */
+static void dying_side(FILE *out, const struct trace *t,
+		       const struct crash *c, const struct crash_style *st)
+{
+	const struct crash_op *op = crash_side_op(c, &c->threads[0]);
+	uint32_t fs = c->fatal->stack;
+
+	dying_header(out, c, st);
+	if (fs < t->nstacks && t->stacks[fs].n) {
+		fprintf(out, ", its own stack at the fatal call%s:\n",
+			c->user_frame < 0 ? " (all of it the runtime's)" : "");
+		side_frames(out, t, c->fatal->stack,
+			    c->user_frame < 0 ? 0 : (size_t)c->user_frame,
+			    DYING_FRAMES, st);
+		return;
+	}
+	if (!op || !c->dying_op_probed) {
+		fprintf(out, " (no stack: the unwind failed)\n");
+		return;
+	}
+	fprintf(out, "; its stack was not read, its last %s on the map "
+		"%.1f us before:\n", trace_op_name(op->op),
+		us_before(c, op->ts_ns));
+	side_frames(out, t, op->stack, 0, SIDE_FRAMES, st);
+}
+
+static const char *touched(unsigned op)
+{
+	switch (op) {
+	case GMT_OP_ASSIGN: return "wrote";
+	case GMT_OP_DELETE: return "deleted from";
+	case GMT_OP_CLEAR: return "cleared";
+	default: return "iterated";
+	}
+}
+
+/* Another side: "was in" only with the write flag's evidence. */
+static void other_side(FILE *out, const struct trace *t,
+		       const struct crash *c, const struct crash_thread *th,
+		       const struct crash_style *st)
 {
 	const struct crash_op *op = &th->ops[th->side];
-	bool same = !th->crashing && th->tid == c->threads[0].tid;
+	bool same = th->tid == c->threads[0].tid;
+	bool flag = crash_was_in(th);
 
-	fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u%s) %s %s%s\n",
-		st->bold, th->goid, st->off, th->tid,
-		same ? ", the same thread: preempted mid-write" : "",
-		th->crashing ? "died in" : "was in", trace_op_name(op->op),
-		op->flags & GMT_EV_WRITING ?
-		", which began while another goroutine was writing" : ":");
-	side_frames(out, t, op->stack, st);
+	fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u%s) ", st->bold,
+		th->goid, st->off, th->tid, !same ? "" : flag ?
+		", the same thread: preempted mid-write" : ", the same thread");
+	if (th->evidence == CRASH_EV_FROZEN)
+		fprintf(out, "was in %s (the crash guard froze it inside %s on "
+			"this map; it began %.1f us before the crash):\n",
+			trace_op_name(op->op), safe_text(th->frozen_in),
+			us_before(c, op->ts_ns));
+	else if (th->evidence == CRASH_EV_FLAG_OWN)
+		fprintf(out, "was in %s while another write was in progress "
+			"(the write flag was set when it began, %.1f us before "
+			"the crash):\n", trace_op_name(op->op),
+			us_before(c, op->ts_ns));
+	else if (th->evidence == CRASH_EV_FLAG_OTHER)
+		fprintf(out, "was in %s (the write flag was set when goroutine "
+			"%" PRIu64 "'s %s began, %.1f us after this one began):\n",
+			trace_op_name(op->op), th->flag_goid,
+			crash_op_name(c->fatal_op.op),
+			(double)(c->fatal_op.ts_ns - op->ts_ns) / 1e3);
+	else
+		fprintf(out, "last %s this map %.1f us before the crash (%s; no "
+			"evidence it was still in it):\n", touched(op->op),
+			us_before(c, op->ts_ns), trace_op_name(op->op));
+	side_frames(out, t, op->stack, 0, SIDE_FRAMES, st);
 }
 
 static void op_where(const struct trace *t, uint32_t stack, char *buf,
@@ -120,16 +203,56 @@ static void last_ops(FILE *out, const struct trace *t, const struct crash *c,
 	}
 }
 
+/* A sentence in dim, cut at spaces to fit WRAP_COLS, the rest indented. */
+static void wrapped(FILE *out, const char *lead, const char *text,
+		    const struct crash_style *st)
+{
+	size_t col = strlen(lead);
+
+	fprintf(out, "%s%s", st->dim, lead);
+	while (*text) {
+		size_t w = strcspn(text, " ");
+
+		if (col + w > WRAP_COLS && col > 4) {
+			fputs("\n   ", out);
+			col = 3;
+		}
+		fprintf(out, " %.*s", (int)w, text);
+		col += w + 1;
+		text += w;
+		text += strspn(text, " ");
+	}
+	fprintf(out, "%s\n", st->off);
+}
+
 static void title(FILE *out, const struct crash *c,
 		  const struct crash_style *st)
 {
+	char why[256];
+
 	fprintf(out, "%sCRASH%s  the target died: %sfatal error: %s%s\n",
 		st->red, st->off, st->bold, safe_text(c->fatal->msg), st->off);
-	if (c->has_map)
-		fprintf(out, "  on %s at 0x%" PRIx64 "\n",
-			c->type_name ? safe_text(c->type_name) :
-				       "a map (type unknown)",
-			c->map);
+	if (!c->has_map)
+		return;
+	fprintf(out, "  on %s at 0x%" PRIx64 "\n",
+		c->type_name ? safe_text(c->type_name) : "a map (type unknown)",
+		c->map);
+	if (c->map_from == CRASH_MAP_FROZEN) {
+		wrapped(out, "  found by the crash guard:", "the dying thread, "
+			"frozen, still held it in its map function's argument "
+			"spill slots", st);
+		return;
+	}
+	if (c->op != CRASH_OP_READ && c->map_from == CRASH_MAP_DYING_OP)
+		return;
+	snprintf(why, sizeof(why), "%s; %s",
+		 c->map_from == CRASH_MAP_FLAGGED_OP ?
+		 "the last one an operation found being written" :
+		 "the one another goroutine wrote last before the crash",
+		 c->op == CRASH_OP_READ ? "reads are not probed, and at the "
+		 "fatal call the reader's registers no longer hold the map" :
+		 "the dying goroutine's own operation was not traced");
+	wrapped(out, "  which map is a guess:", why, st);
 }
 
 void crash_text(FILE *out, const struct trace *t, const struct analysis *an,
@@ -142,25 +265,23 @@ void crash_text(FILE *out, const struct trace *t, const struct analysis *an,
 	if (!crash_analyze(t, an, &c))
 		return;
 	title(out, &c, st);
-	if (c.threads[0].side >= 0)
-		side(out, t, &c, &c.threads[0], st);
-	else
-		fprintf(out, "  goroutine %" PRIu64 " (thread %u) died\n",
-			c.fatal->goid, c.fatal->tid);
+	dying_side(out, t, &c, st);
 	other = crash_other_side(&c);
 	/* One side per goroutine: one that moved threads is listed once. */
 	for (size_t i = 1; i < c.nthreads; i++) {
-		bool seen = false;
+		bool seen = c.threads[i].goid == c.fatal->goid;
 
-		for (size_t j = 0; j < i && !seen; j++)
+		for (size_t j = 1; j < i && !seen; j++)
 			seen = c.threads[j].side >= 0 &&
 			       c.threads[j].goid == c.threads[i].goid;
 		if (c.threads[i].side >= 0 && !seen)
-			side(out, t, &c, &c.threads[i], st);
+			other_side(out, t, &c, &c.threads[i], st);
 	}
 	if (c.has_map && !other)
 		fprintf(out, "  the other side was not traced: no other goroutine "
 			"touched this map just before\n");
+	if (c.map_error)
+		wrapped(out, "  the write flag:", crash_flag_note(&c), st);
 	fprintf(out, "  last map operations, oldest first, in ms before the "
 		"crash (* on this map):\n");
 	for (size_t i = 0; i < c.nthreads; i++)

@@ -8,6 +8,7 @@
 
 #include "json_writer.h"
 #include "snapshot.h"
+#include "textfmt.h"
 #include "trace.h"
 
 #define TEXT_USER_FRAMES	3
@@ -147,14 +148,15 @@ static void text_frames(FILE *out, const struct trace *t,
 				inner = f[j].function;
 			if (is_runtime(f[j].function))
 				continue;
-			fprintf(out, "      %s (%s:%u)\n", f[j].function,
-				f[j].file, f[j].line);
+			fprintf(out, "      %s (%s:%u)\n",
+				safe_text(f[j].function), safe_text(f[j].file),
+				f[j].line);
 			shown_n++;
 		}
 	}
 	if (!shown_n)
 		fprintf(out, "      in %s (no user frame)\n",
-			inner ? inner : "unknown code");
+			inner ? safe_text(inner) : "unknown code");
 }
 
 static void text_thread(FILE *out, const struct trace *t,
@@ -166,7 +168,7 @@ static void text_thread(FILE *out, const struct trace *t,
 	if (st->flags & SNAP_T_CRASHING)
 		fprintf(out, ", crashing");
 	if (st->flags & SNAP_T_IN_MAP) {
-		fprintf(out, ", inside %s", st->map_func);
+		fprintf(out, ", inside %s", safe_text(st->map_func));
 		if (st->flags & SNAP_T_MAP_KNOWN)
 			fprintf(out, " on map 0x%" PRIx64, st->map);
 		else
@@ -191,7 +193,7 @@ void report_freeze_text(FILE *out, const struct trace *t)
 		return;
 	}
 	fprintf(out, "What every thread was doing (frozen at \"%s\" for "
-		"%.1f ms%s):\n", f->msg,
+		"%.1f ms%s):\n", safe_text(f->msg),
 		f->resume_ns > f->freeze_ns ?
 		(f->resume_ns - f->freeze_ns) / 1e6 : 0.0,
 		f->status == SNAP_RELEASED_EARLY ?

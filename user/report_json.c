@@ -49,18 +49,25 @@ static void json_pc_frames(struct json_writer *jw, const struct trace *t,
 	jw_end_array(jw);
 }
 
-/* A whole stack, every PC expanded, innermost first. */
-static void json_stack_frames(struct json_writer *jw, const struct trace *t,
-			      uint32_t stack)
+/* A stack, every PC expanded, innermost first, from frame skip on. */
+static void json_stack_frames_from(struct json_writer *jw,
+				   const struct trace *t, uint32_t stack,
+				   size_t skip)
 {
 	struct an_frame fr[AN_MAX_FRAMES];
 	size_t n = an_stack_expand(t, stack, fr, AN_MAX_FRAMES);
 
 	jw_key(jw, "frames");
 	jw_start_array(jw);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = skip; i < n; i++)
 		json_frame(jw, &fr[i]);
 	jw_end_array(jw);
+}
+
+static void json_stack_frames(struct json_writer *jw, const struct trace *t,
+			      uint32_t stack)
+{
+	json_stack_frames_from(jw, t, stack, 0);
 }
 
 static void json_line(struct json_writer *jw, const struct trace *t,
@@ -225,25 +232,35 @@ static void json_crash_op(struct json_writer *jw, const struct trace *t,
 			  const struct crash_op *op)
 {
 	jw_start_object(jw);
-	jw_kv_string(jw, "op", trace_op_name(op->op));
+	jw_kv_string(jw, "op", crash_op_name(op->op));
 	jw_kv_hex(jw, "map", op->map);
 	jw_kv_uint(jw, "time_ns", rel_ns(t, op->ts_ns));
 	jw_kv_uint(jw, "goroutine", op->goid);
 	jw_kv_bool(jw, "writing", op->flags & GMT_EV_WRITING);
-	json_stack_frames(jw, t, op->stack);
+	json_stack_frames_from(jw, t, op->stack, op->skip);
 	jw_end_object(jw);
 }
 
 static void json_crash_thread(struct json_writer *jw, const struct trace *t,
+			      const struct crash *c,
 			      const struct crash_thread *th)
 {
+	const struct crash_op *side = crash_side_op(c, th);
+
 	jw_start_object(jw);
 	jw_kv_uint(jw, "tid", th->tid);
-	jw_kv_uint(jw, "goroutine", th->goid);
+	jw_kv_uint(jw, "goroutine", th->crashing ? c->fatal->goid : th->goid);
 	jw_kv_bool(jw, "crashing", th->crashing);
 	jw_key(jw, "side");
-	if (th->side >= 0)
-		json_crash_op(jw, t, &th->ops[th->side]);
+	if (side)
+		json_crash_op(jw, t, side);
+	else
+		jw_null(jw);
+	jw_kv_string(jw, "evidence", crash_evidence_name(th->evidence));
+	jw_kv_bool(jw, "was_in", crash_was_in(th));
+	jw_key(jw, "ns_before_crash");
+	if (side)
+		jw_uint(jw, c->fatal->ts_ns - side->ts_ns);
 	else
 		jw_null(jw);
 	jw_key(jw, "last_ops");
@@ -252,6 +269,30 @@ static void json_crash_thread(struct json_writer *jw, const struct trace *t,
 		json_crash_op(jw, t, &th->ops[i]);
 	jw_end_array(jw);
 	jw_end_object(jw);
+}
+
+static void json_str_or_null(struct json_writer *jw, const char *key,
+			     const char *s)
+{
+	jw_key(jw, key);
+	if (s)
+		jw_string(jw, s);
+	else
+		jw_null(jw);
+}
+
+/* The dying thread's own stack and what it shows. */
+static void json_crash_stack(struct json_writer *jw, const struct trace *t,
+			     const struct crash *c)
+{
+	json_stack_frames(jw, t, c->fatal->stack);
+	jw_key(jw, "user_frame");
+	if (c->user_frame >= 0)
+		jw_uint(jw, (uint64_t)c->user_frame);
+	else
+		jw_null(jw);
+	json_str_or_null(jw, "in_function", c->in_func);
+	jw_kv_string(jw, "op", crash_op_name(c->op));
 }
 
 static void json_crash(struct json_writer *jw, const struct trace *t,
@@ -275,21 +316,20 @@ static void json_crash(struct json_writer *jw, const struct trace *t,
 		jw_hex(jw, c.map);
 	else
 		jw_null(jw);
-	jw_key(jw, "map_type");
-	if (c.type_name)
-		jw_string(jw, c.type_name);
-	else
-		jw_null(jw);
+	json_str_or_null(jw, "map_from", crash_map_from_name(c.map_from));
+	json_str_or_null(jw, "map_type", c.type_name);
 	jw_key(jw, "map_index");
 	if (c.an_map >= 0)
 		jw_uint(jw, order[c.an_map]);
 	else
 		jw_null(jw);
-	json_stack_frames(jw, t, c.fatal->stack);
+	jw_kv_string(jw, "map_impl", c.map_impl);
+	jw_kv_string(jw, "flag_note", crash_flag_note(&c));
+	json_crash_stack(jw, t, &c);
 	jw_key(jw, "threads");
 	jw_start_array(jw);
 	for (size_t i = 0; i < c.nthreads; i++)
-		json_crash_thread(jw, t, &c.threads[i]);
+		json_crash_thread(jw, t, &c, &c.threads[i]);
 	jw_end_array(jw);
 	jw_end_object(jw);
 }

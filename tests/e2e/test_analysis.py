@@ -5,15 +5,13 @@ under real uprobes through `gomaptrace run`, and asserts facts computed
 from the programs' source: exact lines (via the // @markers), exact counts.
 """
 import json
-import os
 import re
 import signal
 import subprocess
 
 import pytest
 
-from conftest import GMT, GO_VERSIONS, gmt, go_build, go_env, go_source, \
-    source_line
+from conftest import GMT, GO_VERSIONS, gmt, go_build, go_env, source_line
 
 FOLDED_LINE = re.compile(r"^[^ ;]+(;[^ ;]+)* \d+$")
 
@@ -28,83 +26,11 @@ def run_traced(tmp_path, binary, *args, name="trace"):
         return p, json.load(f), trace
 
 
-def frame_where(frames):
-    return f"{frames[0]['file']}:{frames[0]['line']}"
-
-
-def crash_sides(crash):
-    """{file:line of each thread's op on the crash map: goroutine id}."""
-    sides = {}
-    for th in crash["threads"]:
-        if th["side"] is not None:
-            sides[frame_where(th["side"]["frames"])] = th["goroutine"]
-    return sides
-
-
 def map_of_type(report, typ, **where):
     found = [m for m in report["maps"] if m["type"] == typ and
              all(m[k] == v for k, v in where.items())]
     assert found, f"no {typ} map in {[m['type'] for m in report['maps']]}"
     return found[0]
-
-
-def check_crash(p, report, trace, prog, message, markers):
-    assert p.returncode == 2, p.stderr
-    assert f"fatal error: {message}" in p.stderr
-    crash = report["crash"]
-    assert crash is not None
-    assert crash["message"] == message
-    assert crash["map_type"] == "map[int]int"
-    path = go_source(prog)
-    want = {f"{path}:{source_line(prog, m)}" for m in markers}
-    sides = crash_sides(crash)
-    assert want <= set(sides), (want, sides)
-    goroutines = {sides[w] for w in want}
-    assert len(goroutines) == len(markers) and 0 not in goroutines
-    # The crashing thread comes first and its op is one of the two.
-    first = crash["threads"][0]
-    assert first["crashing"]
-    assert frame_where(first["side"]["frames"]) in want
-    # The text report leads with the same facts, both sides, file:line.
-    text = gmt("report", trace).stdout
-    head = text[:text.index("\n\n", text.index("CRASH"))]
-    for w in want:
-        base = os.path.basename(w)
-        assert base in head, head
-    for g in goroutines:
-        assert f"goroutine {g}" in head, head
-    return crash
-
-
-@pytest.mark.parametrize("variant", ["plain", "stripped", "pie"])
-def test_concurrent_writes_both_sides(tmp_path, variant):
-    """Scenario 1: two writers, no lock; both statements named."""
-    binary = go_build("race_writes", variant)
-    p, report, trace = run_traced(tmp_path, binary)
-    crash = check_crash(p, report, trace, "race_writes",
-                        "concurrent map writes", ["@writeA", "@writeB"])
-    m = report["maps"][report["hot_spots"][0]["map"]]
-    assert m["addr"] == crash["map"]
-    assert m["verdict"] == "race"
-
-
-def test_delete_against_write(tmp_path):
-    """Scenario 2: the delete and the write, both named."""
-    p, report, trace = run_traced(tmp_path, go_build("race_delete"))
-    check_crash(p, report, trace, "race_delete", "concurrent map writes",
-                ["@write", "@delete"])
-
-
-def test_range_against_write(tmp_path):
-    """Scenario 3: the range statement and the write, both named."""
-    p, report, trace = run_traced(tmp_path, go_build("race_range"))
-    crash = check_crash(p, report, trace, "race_range",
-                        "concurrent map iteration and map write",
-                        ["@write", "@range"])
-    ops = {th["side"]["op"] for th in crash["threads"] if th["side"]}
-    assert {"assign", "iterate"} <= ops
-    m = [m for m in report["maps"] if m["addr"] == crash["map"]][0]
-    assert m["verdict"] == "iteration_race"
 
 
 # tests/go/mutex_writers: 4 goroutines x 50,000 writes, each under the lock.

@@ -11,12 +11,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
 #include "crash.h"
+#include "snapshot.h"
 #include "trace.h"
 
 #define MAP_M	0xc000010000ULL
@@ -30,9 +32,11 @@
 #define PC_C	0x401210ULL	/* main.reader main.go:30 (range) */
 #define PC_A2	0x401018ULL	/* another PC on main.go:10 */
 #define PC_MAIN	0x401510ULL	/* main.main main.go:50 */
+#define PC_RT	0x40f477ULL	/* runtime.mapaccess1_fast64, called
+				 * runtime.fatal */
 
 static struct trace T;
-static uint32_t st_a, st_b, st_c, st_a2, st_a_main;
+static uint32_t st_a, st_b, st_c, st_a2, st_a_main, st_read_fatal;
 
 static uint32_t stack_of(uint64_t pc0, uint64_t pc1)
 {
@@ -59,11 +63,13 @@ static int setup(void **state)
 	sym(PC_B, "main.writerB", 20);
 	sym(PC_C, "main.reader", 30);
 	sym(PC_MAIN, "main.main", 50);
+	sym(PC_RT, "runtime.mapaccess1_fast64", 22);
 	st_a = stack_of(PC_A, 0);
 	st_b = stack_of(PC_B, 0);
 	st_c = stack_of(PC_C, 0);
 	st_a2 = stack_of(PC_A2, 0);
 	st_a_main = stack_of(PC_A, PC_MAIN);
+	st_read_fatal = stack_of(PC_RT, PC_C);
 	assert_int_equal(trace_set_type_name(&T, TYPE_A, "map[int]int"), 0);
 	assert_int_equal(trace_set_type_name(&T, TYPE_B, "map[string]bool"),
 			 0);
@@ -537,6 +543,159 @@ static void test_crash_map_from_overlap(void **state)
 	assert_int_equal(c.threads[2].tid, 12);
 }
 
+/* The text report's crash section, as one string (free it). */
+static char *crash_report(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	crash_text(out, &T, NULL, false);
+	fclose(out);
+	return buf;
+}
+
+/* The header line of goroutine goid's side, or NULL. */
+static const char *side_header(const char *text, uint64_t goid)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\n  goroutine %" PRIu64 " (", goid);
+	p = strstr(text, want);
+	return p ? p + 1 : NULL;
+}
+
+static bool header_has(const char *text, uint64_t goid, const char *what)
+{
+	const char *h = side_header(text, goid);
+	const char *eol = h ? strchr(h, '\n') : NULL;
+	const char *hit = h ? strstr(h, what) : NULL;
+
+	return hit && hit < eol;
+}
+
+static void test_crash_claims_need_evidence(void **state)
+{
+	struct trace_fatal f = { .ts_ns = 5000000, .goid = 7, .tid = 11 };
+	struct crash c;
+	char *text;
+
+	(void)state;
+	strcpy(f.msg, "concurrent map writes");
+	f.stack = st_a;
+	/* g10's write began with the flag set: it overlapped a write. */
+	ev(4000000, MAP_M, TYPE_A, 14, 10, GMT_OP_ASSIGN, st_c, true);
+	/* g9 last wrote 3.8 ms before the crash: nothing says it still was. */
+	w(1200000, 13, 9, st_c);
+	/* g8's write began before g7's, which found the flag set. */
+	w(4998000, 12, 8, st_b);
+	ev(4999000, MAP_M, TYPE_A, 11, 7, GMT_OP_ASSIGN, st_a, true);
+	assert_int_equal(trace_add_fatal(&T, &f), 0);
+	assert_true(crash_analyze(&T, NULL, &c));
+	assert_int_equal(c.map_from, CRASH_MAP_DYING_OP);
+	assert_int_equal(c.nthreads, 4);
+	assert_int_equal(c.threads[0].evidence, CRASH_EV_STACK);
+	assert_int_equal(c.threads[1].goid, 8);
+	assert_int_equal(c.threads[1].evidence, CRASH_EV_FLAG_OTHER);
+	assert_int_equal(c.threads[1].flag_goid, 7);
+	assert_int_equal(c.threads[2].goid, 10);
+	assert_int_equal(c.threads[2].evidence, CRASH_EV_FLAG_OWN);
+	assert_int_equal(c.threads[3].goid, 9);
+	assert_int_equal(c.threads[3].evidence, CRASH_EV_RECENT);
+	text = crash_report();
+	assert_true(header_has(text, 7, "died"));
+	assert_true(header_has(text, 8, "was in assign (the write flag was "
+			       "set when goroutine 7's assign began, 1.0 us"));
+	assert_true(header_has(text, 10, "was in assign while another write"));
+	assert_true(header_has(text, 9, "last wrote this map 3800.0 us before "
+			       "the crash"));
+	assert_false(header_has(text, 9, "was in"));
+	free(text);
+}
+
+static void test_crash_read_own_stack(void **state)
+{
+	struct trace_fatal f = { .ts_ns = 1000, .goid = 7, .tid = 11 };
+	struct crash c;
+	char *text;
+
+	(void)state;
+	/* The reader's own last op was on N: it says nothing of the read. */
+	strcpy(f.msg, "concurrent map read and map write");
+	f.stack = st_read_fatal;
+	w(900, 12, 8, st_b);
+	ev(950, MAP_N, TYPE_B, 11, 7, GMT_OP_ASSIGN, st_a, false);
+	assert_int_equal(trace_add_fatal(&T, &f), 0);
+	assert_true(crash_analyze(&T, NULL, &c));
+	assert_int_equal(c.user_frame, 1);
+	assert_string_equal(c.in_func, "runtime.mapaccess1_fast64");
+	assert_int_equal(c.op, CRASH_OP_READ);
+	assert_int_equal(c.map, MAP_M);
+	assert_int_equal(c.map_from, CRASH_MAP_LAST_WRITE);
+	/* The reading side is the fatal call at the user's statement. */
+	assert_false(c.dying_op_probed);
+	assert_ptr_equal(crash_side_op(&c, &c.threads[0]), &c.fatal_op);
+	assert_int_equal(c.fatal_op.op, CRASH_OP_READ);
+	assert_int_equal(c.fatal_op.stack, st_read_fatal);
+	assert_int_equal(c.fatal_op.skip, 1);
+	assert_ptr_equal(crash_other_side(&c), &c.threads[1]);
+	assert_int_equal(c.threads[1].goid, 8);
+	assert_int_equal(c.threads[1].evidence, CRASH_EV_RECENT);
+	text = crash_report();
+	assert_true(header_has(text, 7, "died in runtime.mapaccess1_fast64 "
+			       "(read)"));
+	assert_non_null(strstr(side_header(text, 7), "main.reader  "
+			       "/src/main.go:30"));
+	assert_true(header_has(text, 8, "last wrote this map 0.1 us"));
+	assert_non_null(strstr(text, "which map is a guess"));
+	free(text);
+}
+
+static void test_crash_frozen_evidence(void **state)
+{
+	struct trace_fatal f = { .ts_ns = 1000, .goid = 7, .tid = 11 };
+	struct snap_thread th[2] = {
+		{ .tid = 11, .goid = 7, .map = MAP_M,
+		  .map_func = "runtime.mapaccess1_fast64",
+		  .flags = SNAP_T_CRASHING | SNAP_T_IN_MAP | SNAP_T_MAP_KNOWN |
+			   SNAP_T_ON_G },
+		{ .tid = 12, .goid = 8, .map = MAP_M,
+		  .map_func = "runtime.mapassign_fast64",
+		  .flags = SNAP_T_IN_MAP | SNAP_T_MAP_KNOWN | SNAP_T_ON_G },
+	};
+	struct trace_freeze fz = { .status = SNAP_FROZEN, .tid = 11,
+				   .threads = th, .nthreads = 2 };
+	struct crash c;
+	char *text;
+
+	(void)state;
+	/* N was written last, but the frozen reader held M. */
+	strcpy(f.msg, "concurrent map read and map write");
+	f.stack = st_read_fatal;
+	w(900, 12, 8, st_b);
+	ev(950, MAP_N, TYPE_B, 13, 9, GMT_OP_ASSIGN, st_c, false);
+	assert_int_equal(trace_add_fatal(&T, &f), 0);
+	assert_int_equal(trace_add_freeze(&T, &fz), 0);
+	assert_true(crash_analyze(&T, NULL, &c));
+	assert_int_equal(c.map_from, CRASH_MAP_FROZEN);
+	assert_int_equal(c.map, MAP_M);
+	assert_int_equal(c.nthreads, 2);
+	assert_int_equal(c.threads[1].tid, 12);
+	assert_int_equal(c.threads[1].evidence, CRASH_EV_FROZEN);
+	assert_true(crash_was_in(&c.threads[1]));
+	text = crash_report();
+	assert_true(header_has(text, 8, "was in assign (the crash guard froze "
+			       "it inside runtime.mapassign_fast64 on this map"));
+	assert_non_null(strstr(text, "found by the crash guard"));
+	free(text);
+	/* Frozen inside a map function on another map proves nothing. */
+	T.freezes[0].threads[1].map = MAP_N;
+	assert_true(crash_analyze(&T, NULL, &c));
+	assert_int_equal(c.threads[1].evidence, CRASH_EV_RECENT);
+}
+
 static void test_crash_iteration_verdict(void **state)
 {
 	struct trace_fatal f = { .ts_ns = 1000, .goid = 9, .tid = 3 };
@@ -617,6 +776,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_not_a_map_error,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_map_from_overlap,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_claims_need_evidence,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_read_own_stack,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_frozen_evidence,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_iteration_verdict,
 						setup, teardown),
