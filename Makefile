@@ -73,17 +73,16 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined \
 	       -fno-sanitize-recover=all
 FUZZ_OBJDIR := $(BUILD)/fuzz/obj
 FUZZ_GOBIN_LIB := $(BUILD)/fuzz/libgobin.a
-FUZZ_APP_SRCS := $(filter-out user/main.c,$(USER_SRCS))
+FUZZ_APP_SRCS := $(filter-out user/main.c user/tracer.c,$(USER_SRCS))
 FUZZ_APP_LIB := $(BUILD)/fuzz/libgmt.a
 
 $(FUZZ_OBJDIR)/gobin/%.o: user/gobin/%.c $(GOBIN_HDRS) | $(FUZZ_OBJDIR)/gobin
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Iuser/gobin \
 		-Iinclude -c $< -o $@
 
-$(FUZZ_OBJDIR)/%.o: user/%.c $(wildcard user/*.h) $(GOBIN_HDRS) $(SKELS) \
-		| $(FUZZ_OBJDIR)
+$(FUZZ_OBJDIR)/%.o: user/%.c $(wildcard user/*.h) $(GOBIN_HDRS) | $(FUZZ_OBJDIR)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Iuser -Iuser/gobin \
-		-Iinclude -I$(BUILD) -c $< -o $@
+		-Iinclude -c $< -o $@
 
 $(FUZZ_GOBIN_LIB): $(patsubst user/%.c,$(FUZZ_OBJDIR)/%.o,$(GOBIN_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
@@ -92,7 +91,7 @@ $(FUZZ_APP_LIB): $(patsubst user/%.c,$(FUZZ_OBJDIR)/%.o,$(FUZZ_APP_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/fuzz/fuzz_trace_file: $(FUZZ_APP_LIB)
-$(BUILD)/fuzz/fuzz_trace_file: FUZZ_LIBS := $(FUZZ_APP_LIB) $(LDLIBS)
+$(BUILD)/fuzz/fuzz_trace_file: FUZZ_LIBS := $(FUZZ_APP_LIB)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_GOBIN_LIB) | $(BUILD)/fuzz
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iuser -Iuser/gobin \
