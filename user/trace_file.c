@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "le.h"
+#include "leb128.h"
 #include "trace_file.h"
 
 enum chunk_type {
@@ -117,21 +118,15 @@ struct rd {
 static uint64_t get_uv(struct rd *r)
 {
 	uint64_t v = 0;
+	size_t k = r->off < r->n ?
+		   leb128_u(r->p + r->off, r->n - r->off, LEB128_GO_MAX, &v) : 0;
 
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		uint8_t b;
-
-		if (r->off >= r->n)
-			break;
-		b = r->p[r->off++];
-		if (shift == 63 && b > 1)
-			break;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return v;
+	if (!k) {
+		r->bad = true;
+		return 0;
 	}
-	r->bad = true;
-	return 0;
+	r->off += k;
+	return v;
 }
 
 static uint64_t get_delta(struct rd *r, uint64_t prev)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dwarf.h"
+#include "leb128.h"
 
 #define DW_TAG_member		0x0d
 #define DW_TAG_structure_type	0x13
@@ -53,47 +54,25 @@ static uint64_t rd_uint(struct rd *r, size_t n)
 static uint64_t rd_uleb(struct rd *r)
 {
 	uint64_t v = 0;
-	unsigned shift = 0;
+	size_t k = r->bad ? 0 : leb128_u(r->p + r->off, r->len - r->off,
+					 LEB128_DWARF_U_MAX, &v);
 
-	for (;;) {
-		uint8_t b;
-
-		if (!rd_need(r, 1))
-			return 0;
-		b = r->p[r->off++];
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (!(b & 0x80))
-			return v;
-		if (shift > 70) {	/* over-long encoding */
-			r->bad = true;
-			return 0;
-		}
-	}
+	if (!k)
+		r->bad = true;
+	r->off += k;
+	return v;
 }
 
 static int64_t rd_sleb(struct rd *r)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
+	int64_t v = 0;
+	size_t k = r->bad ? 0 : leb128_s(r->p + r->off, r->len - r->off,
+					 LEB128_DWARF_S_MAX, &v);
 
-	do {
-		if (!rd_need(r, 1))
-			return 0;
-		b = r->p[r->off++];
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (shift > 70) {
-			r->bad = true;
-			return 0;
-		}
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
-		v |= ~0ULL << shift;
-	return (int64_t)v;
+	if (!k)
+		r->bad = true;
+	r->off += k;
+	return v;
 }
 
 static void rd_skip(struct rd *r, uint64_t n)
