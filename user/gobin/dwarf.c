@@ -51,11 +51,12 @@ static uint64_t rd_uint(struct rd *r, size_t n)
 	return v;
 }
 
-static uint64_t rd_uleb(struct rd *r)
+/* One LEB128 at the cursor; a bad one makes r bad. */
+static uint64_t rd_leb(struct rd *r, size_t max, bool sign)
 {
 	uint64_t v = 0;
-	size_t k = r->bad ? 0 : leb128_u(r->p + r->off, r->len - r->off,
-					 LEB128_DWARF_U_MAX, &v);
+	size_t k = r->bad ? 0 : leb128_read(r->p + r->off, r->len - r->off,
+					    max, sign, &v);
 
 	if (!k)
 		r->bad = true;
@@ -63,16 +64,14 @@ static uint64_t rd_uleb(struct rd *r)
 	return v;
 }
 
+static uint64_t rd_uleb(struct rd *r)
+{
+	return rd_leb(r, LEB128_DWARF_U_MAX, false);
+}
+
 static int64_t rd_sleb(struct rd *r)
 {
-	int64_t v = 0;
-	size_t k = r->bad ? 0 : leb128_s(r->p + r->off, r->len - r->off,
-					 LEB128_DWARF_S_MAX, &v);
-
-	if (!k)
-		r->bad = true;
-	r->off += k;
-	return v;
+	return (int64_t)rd_leb(r, LEB128_DWARF_S_MAX, true);
 }
 
 static void rd_skip(struct rd *r, uint64_t n)

@@ -2,6 +2,7 @@
 #ifndef GMT_LEB128_H
 #define GMT_LEB128_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,10 +17,10 @@
  * Reads from p[0..n): returns the bytes used, or 0 when the input ends
  * inside the number, the encoding runs past max bytes, or a set bit would
  * fall past bit 63 (a value that does not fit is refused, never silently
- * truncated).
+ * truncated). sign: an SLEB128, *out its two's complement.
  */
-static inline size_t leb128_u(const uint8_t *p, size_t n, size_t max,
-			      uint64_t *out)
+static inline size_t leb128_read(const uint8_t *p, size_t n, size_t max,
+				 bool sign, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -27,11 +28,16 @@ static inline size_t leb128_u(const uint8_t *p, size_t n, size_t max,
 		uint64_t bits = p[i] & 0x7f;
 		unsigned shift = 7 * i;
 
-		if ((shift == 63 && bits > 1) || (shift > 63 && bits))
+		/* Past bit 63 only copies of it may follow: 0s, or a sign's 1s. */
+		if (shift >= 63 && bits &&
+		    (sign ? bits != 0x7f : shift > 63 || bits > 1))
 			return 0;
 		if (shift < 64)
 			v |= bits << shift;
 		if (!(p[i] & 0x80)) {
+			/* Signed: the last byte's bit 6 is the sign. */
+			if (sign && shift + 7 < 64 && (bits & 0x40))
+				v |= ~0ULL << (shift + 7);
 			*out = v;
 			return i + 1;
 		}
@@ -39,28 +45,34 @@ static inline size_t leb128_u(const uint8_t *p, size_t n, size_t max,
 	return 0;
 }
 
-/* Signed: the last byte's bit 6 is the sign; bits past 63 must repeat it. */
+static inline size_t leb128_u(const uint8_t *p, size_t n, size_t max,
+			      uint64_t *out)
+{
+	return leb128_read(p, n, max, false, out);
+}
+
 static inline size_t leb128_s(const uint8_t *p, size_t n, size_t max,
 			      int64_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
+	size_t k = leb128_read(p, n, max, true, &v);
 
-	for (size_t i = 0; i < n && i < max; i++) {
-		uint64_t bits = p[i] & 0x7f;
-		unsigned shift = 7 * i;
+	if (k)
+		*out = (int64_t)v;
+	return k;
+}
 
-		if (shift >= 63 && bits && bits != 0x7f)
-			return 0;
-		if (shift < 64)
-			v |= bits << shift;
-		if (!(p[i] & 0x80)) {
-			if (shift + 7 < 64 && (bits & 0x40))
-				v |= ~0ULL << (shift + 7);
-			*out = (int64_t)v;
-			return i + 1;
-		}
+/* The writer's side: v as a Go uvarint in out[0..10); returns its length. */
+static inline size_t leb128_put(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		out[n++] = (uint8_t)v | 0x80;
+		v >>= 7;
 	}
-	return 0;
+	out[n++] = (uint8_t)v;
+	return n;
 }
 
 /* Bounds of the Go and DWARF encodings above. */
