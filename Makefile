@@ -10,7 +10,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -Iuser/gobin \
 	    -I$(BUILD)
 # user/gobin reads untrusted binaries and builds without libbpf: it sees
 # only its own headers and event.h (no user/, no skeleton).
-GOBIN_CFLAGS := $(filter-out -I%,$(CFLAGS)) -Iuser/gobin -Iinclude
+GOBIN_CFLAGS = $(filter-out -I%,$(CFLAGS)) -Iuser/gobin -Iinclude
 LDLIBS   := -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 	      -Ivmlinux -Iinclude
@@ -92,9 +92,11 @@ $(FUZZ_APP_LIB): $(patsubst user/%.c,$(FUZZ_OBJDIR)/%.o,$(FUZZ_APP_SRCS))
 
 $(BUILD)/fuzz/fuzz_trace_file: $(FUZZ_APP_LIB)
 $(BUILD)/fuzz/fuzz_trace_file: FUZZ_LIBS := $(FUZZ_APP_LIB)
+$(BUILD)/fuzz/fuzz_trace_file: FUZZ_INC := -Iuser
 
+# The other targets see the readers' headers only.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_GOBIN_LIB) | $(BUILD)/fuzz
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iuser -Iuser/gobin \
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_INC) -Iuser/gobin \
 		-Iinclude $< $(FUZZ_LIBS) $(FUZZ_GOBIN_LIB) -lz -o $@
 
 $(BUILD) $(OBJDIR) $(OBJDIR)/gobin $(BUILD)/tests $(BUILD)/fuzz \
