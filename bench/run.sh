@@ -5,6 +5,8 @@
 #   untraced    bench/mapbench alone
 #   floor       bench/floor (one counter bump) at mapassign_fast64's probe
 #   gomaptrace  the same program under `gomaptrace run`
+#   crash_only  the same under `gomaptrace run --crash-only` (fatal path
+#               probes only): should cost what untraced costs
 #
 # mapbench prints the cost of one write twice: from its thread's CPU clock
 # (uprobes run in the thread's own kernel time; the clock leaves out the time
@@ -67,10 +69,16 @@ if r["events"] + r["lost"] < int(sys.argv[2]):
 PY
 }
 
+crash_only() {
+	"$GMT" run --crash-only -f json -o "$TMP/crash.json" -- "$BIN" \
+		"$WRITES" 2>"$TMP/crash.err" ||
+		die "gomaptrace run --crash-only failed: $(cat "$TMP/crash.err")"
+}
+
 echo "gomaptrace bench: $WRITES map writes (runtime.mapassign_fast64), $REPS runs each"
 echo "probe: $FUNC at $PROBE ($METHOD: $INSN), file offset $OFFSET"
 for r in $(seq "$REPS"); do
-	for m in untraced floor gomaptrace; do
+	for m in untraced floor gomaptrace crash_only; do
 		$m | awk -v m=$m '{print m, $2, $4}' >>"$TMP/runs"
 	done
 done
@@ -85,7 +93,7 @@ med = {m: [statistics.median(v[i] for v in runs[m]) for i in (0, 1)]
        for m in runs}
 counts = [tuple(map(int, l.split())) for l in open(sys.argv[2])]
 print("ns per write (median)      cpu       wall    each run (cpu)")
-for m in ("untraced", "floor", "gomaptrace"):
+for m in ("untraced", "floor", "gomaptrace", "crash_only"):
     print("  %-12s %10.1f %10.1f    %s" % (m, med[m][0], med[m][1],
           " ".join("%.1f" % v[0] for v in runs[m])))
 print("gomaptrace events per run: %s; lost: %s"
@@ -101,4 +109,11 @@ for i, clock in enumerate(("cpu", "wall")):
           "%.2f (of medians), %.2f (median of rounds)"
           % (clock, (g - u) / (f - u), statistics.median(rounds)))
 print("goal: at most 1.25")
+for i, clock in enumerate(("cpu", "wall")):
+    rounds = [cr[i] / ur[i] for ur, cr in
+              zip(runs["untraced"], runs["crash_only"])]
+    print("crash-only / untraced, %s clock: %.3f (of medians), %.3f "
+          "(median of rounds)" % (clock, med["crash_only"][i] /
+                                  med["untraced"][i], statistics.median(rounds)))
+print("goal: crash-only within 1 % of untraced")
 PY

@@ -14,6 +14,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
 #include "event.h"
 
@@ -347,6 +348,96 @@ OP_PROGRAMS(op_iter_init, GMT_OP_ITER_INIT)
 OP_PROGRAMS(op_iter_next, GMT_OP_ITER_NEXT)
 
 /*
+ * The crash guard's kernel half (user/guard.c). User space arms it in .bss
+ * once it has checked the target is under no debugger; the first fatal that
+ * qualifies stops the whole process at once with a group SIGSTOP, before
+ * the runtime prints a byte, so every other thread is frozen where it is
+ * (often still inside the other side's map write). Only one fatal ever
+ * stops it: the first to insert into freeze_once wins, every other fatal
+ * (both writers may notice the race) leaves it alone. The freeze is ended
+ * by user space with SIGCONT, or by its watchdog, woken through guard_rb,
+ * if user space dies or overstays.
+ */
+__u32 freeze_mode;		/* GMT_FREEZE_*: written by user space */
+__u32 freeze_state;		/* GMT_FROZEN, GMT_FREEZE_SKIP_TRACED; 0 */
+__u32 freeze_tid;
+__u64 freeze_ns;		/* bpf_ktime_get_ns() of the stop */
+__u32 freeze_resumed;		/* set by user space or the watchdog */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} freeze_once SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} guard_rb SEC(".maps");
+
+#define GMT_SIGSTOP	19
+
+/* The runtime's map errors all begin with one of these (DESIGN-NOTES §4). */
+static const char map_err1[] = "concurrent map ";
+static const char map_err2[] = "small map with no empty slot";
+#define MSG_PREFIX	32
+
+static __always_inline bool has_prefix(const char *msg, __u64 len,
+				       const char *p, __u32 plen)
+{
+	if (len < plen)
+		return false;
+	for (__u32 i = 0; i < plen && i < MSG_PREFIX; i++)
+		if (msg[i] != p[i])
+			return false;
+	return true;
+}
+
+static __always_inline bool is_map_error(struct pt_regs *regs)
+{
+	char msg[MSG_PREFIX] = {};
+	__u64 len = regs->bx;
+
+	if (bpf_probe_read_user(msg, sizeof(msg) < len ? sizeof(msg) : len,
+				(void *)regs->ax))
+		return false;
+	return has_prefix(msg, len, map_err1, sizeof(map_err1) - 1) ||
+	       has_prefix(msg, len, map_err2, sizeof(map_err2) - 1);
+}
+
+static __always_inline bool under_debugger(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+
+	return BPF_CORE_READ(task, ptrace) != 0;
+}
+
+static __always_inline void guard_freeze(struct pt_regs *regs, __u32 tid)
+{
+	__u32 zero = 0, one = 1, state = GMT_FROZEN;
+	__u64 ts;
+
+	if (freeze_mode == GMT_FREEZE_OFF || freeze_state)
+		return;
+	if (freeze_mode == GMT_FREEZE_MAP && !is_map_error(regs))
+		return;
+	if (bpf_map_update_elem(&freeze_once, &zero, &one, BPF_NOEXIST))
+		return;		/* another fatal got there first */
+	if (under_debugger())
+		state = GMT_FREEZE_SKIP_TRACED;
+	else if (bpf_send_signal(GMT_SIGSTOP))
+		state = GMT_FREEZE_FAILED;
+	ts = bpf_ktime_get_ns();
+	freeze_ns = ts;
+	freeze_tid = tid;
+	freeze_state = state;
+	if (state == GMT_FROZEN)
+		bpf_ringbuf_output(&guard_rb, &ts, sizeof(ts),
+				   BPF_RB_FORCE_WAKEUP);
+}
+
+/*
  * runtime.fatal / runtime.throw (s string): the message is RAX (pointer),
  * RBX (length). Every one is sent; user space decides what is a map error.
  */
@@ -366,6 +457,7 @@ static __always_inline int record_fatal(struct pt_regs *regs)
 	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
 	if (!f) {
 		count_lost();
+		guard_freeze(regs, (__u32)pid_tgid);
 		return 0;
 	}
 	fill_event(&f->ev, s, regs, pid_tgid);
@@ -382,6 +474,8 @@ static __always_inline int record_fatal(struct pt_regs *regs)
 		len = 0;
 	f->msg_len = len;
 	/* The process is about to die: have the reader look now. */
+	/* Stop first: when the reader wakes, the freeze is already known. */
+	guard_freeze(regs, (__u32)pid_tgid);
 	bpf_ringbuf_submit(f, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
@@ -398,6 +492,35 @@ SEC("uprobe")
 int fatal_e(struct pt_regs *regs)
 {
 	return record_fatal(regs);
+}
+
+/*
+ * The guard's snapshot: every thread of the target with the registers it
+ * was stopped with (its saved user registers) and its scheduler state, so
+ * user space knows when all of them have stopped.
+ */
+SEC("iter/task")
+int snap_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct gmt_thread_regs r = {};
+	struct pt_regs *regs;
+
+	if (!task || !target_tgid || task->tgid != target_tgid)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
+	r.tid = task->pid;
+	r.state = task->__state;
+	r.ip = BPF_CORE_READ(regs, ip);
+	r.sp = BPF_CORE_READ(regs, sp);
+	r.bp = BPF_CORE_READ(regs, bp);
+	r.r14 = BPF_CORE_READ(regs, r14);
+	r.ax = BPF_CORE_READ(regs, ax);
+	r.bx = BPF_CORE_READ(regs, bx);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -89,4 +89,28 @@ struct gmt_history {
 	struct gmt_hist_op ops[GMT_HISTORY_LEN];
 };
 
+/*
+ * The crash guard (user/guard.c). freeze_mode in the BPF object's .bss says
+ * which fatals stop the process; freeze_state says what the first one did.
+ */
+enum gmt_freeze_mode {
+	GMT_FREEZE_OFF = 0,
+	GMT_FREEZE_MAP = 1,	/* the runtime's map errors only */
+	GMT_FREEZE_ALL = 2,	/* every runtime.fatal/throw */
+};
+
+enum gmt_freeze_state {
+	GMT_FREEZE_NONE = 0,
+	GMT_FROZEN = 1,
+	GMT_FREEZE_SKIP_TRACED = 2,	/* under a debugger (task->ptrace) */
+	GMT_FREEZE_FAILED = 3,		/* bpf_send_signal refused */
+};
+
+/* One thread as the snapshot iterator saw it (its saved user registers). */
+struct gmt_thread_regs {
+	__u32 tid;
+	__u32 state;		/* task->__state; 0x4: stopped */
+	__u64 ip, sp, bp, r14, ax, bx;
+};
+
 #endif

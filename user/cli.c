@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/types.h>
+
 #include "commands.h"
+#include "event.h"
 #include "trace.h"
 #include "tracer.h"
 
@@ -186,4 +189,20 @@ int cli_ops(const char *s, uint32_t *mask)
 	if (trace_ops_parse(s, mask, &err))
 		return fail("%s", err.msg) + 1;
 	return 0;
+}
+
+int cli_freeze(const char *s, uint32_t *mode)
+{
+	static const char *const names[] = {
+		[GMT_FREEZE_OFF] = "off",
+		[GMT_FREEZE_MAP] = "map",
+		[GMT_FREEZE_ALL] = "all",
+	};
+
+	for (uint32_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i])) {
+			*mode = i;
+			return 0;
+		}
+	return fail("--freeze '%s': give all, map or off", s) + 1;
 }

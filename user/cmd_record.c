@@ -27,6 +27,7 @@
 #define FLUSH_NS	1000000000ULL	/* at least every second */
 
 struct rec_opts {
+	uint32_t freeze;	/* GMT_FREEZE_* */
 	pid_t pid;
 	double seconds;		/* 0: until Ctrl-C or the process exits */
 	const char *out;
@@ -53,7 +54,9 @@ static void usage(FILE *out)
 		     "stopped)\n"
 		     "  -o, --output FILE    default "
 		     "gomaptrace-PID-YYYYmmdd-HHMMSS.gmt\n"
-		     CLI_OPS_HELP CLI_RINGBUF_HELP CLI_VERBOSE_HELP
+		     CLI_OPS_HELP CLI_RINGBUF_HELP
+		     CLI_GUARD_HELP
+		     CLI_VERBOSE_HELP
 		     CLI_HELP_HELP "\n"
 		     "Examples:\n"
 		     "  gomaptrace record -p 1234 -d 10 -o server.gmt\n"
@@ -75,6 +78,11 @@ static int parse_opt(int c, const char *arg, void *ctx)
 		return 0;
 	case 'O':
 		return cli_ops(arg, &o->ops_mask);
+	case 'C':
+		o->ops_mask = 1u << GMT_OP_FATAL;
+		return 0;
+	case 'F':
+		return cli_freeze(arg, &o->freeze);
 	default:
 		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
 	}
@@ -87,6 +95,7 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
+		CLI_GUARD_LONGOPTS,
 		CLI_TRACE_LONGOPTS,
 		{ 0 },
 	};
@@ -94,6 +103,7 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 					    usage };
 
 	o->ops_mask = TRACE_DEFAULT_OPS;
+	o->freeze = GMT_FREEZE_ALL;
 	return cli_parse(&cmd, argc, argv, parse_opt, o) ?:
 	       cli_need_pid(&cmd, argc, argv, o->pid);
 }
@@ -233,7 +243,8 @@ static int start(struct rec *r, const struct rec_opts *o, const char *path)
 {
 	struct session_opts so = { .pid = o->pid, .ops_mask = o->ops_mask,
 				   .ringbuf_bytes = o->ringbuf_bytes,
-				   .command = "record" };
+				   .command = "record", .guard = true,
+				   .freeze = o->freeze };
 
 	if (check_output(path, &r->s.err) || session_attach(&r->s, &so))
 		return -1;

@@ -42,6 +42,7 @@
 extern char **environ;
 
 struct run_opts {
+	uint32_t freeze;	/* GMT_FREEZE_* */
 	const char *trace_path;
 	struct report_args report;
 	uint32_t ops_mask;
@@ -66,7 +67,9 @@ static void usage(FILE *out)
 		     REPORT_OPTS_HELP
 		     "  -t, --trace FILE     also write a trace file for "
 		     "'gomaptrace report'\n"
-		     CLI_OPS_HELP CLI_RINGBUF_HELP CLI_VERBOSE_HELP
+		     CLI_OPS_HELP CLI_RINGBUF_HELP
+		     CLI_GUARD_HELP
+		     CLI_VERBOSE_HELP
 		     CLI_HELP_HELP "\n"
 		     "Examples:\n"
 		     "  gomaptrace run -- ./server -port 8080\n"
@@ -88,6 +91,11 @@ static int parse_opt(int c, const char *arg, void *ctx)
 		return cli_ops(arg, &o->ops_mask);
 	case 'R':
 		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
+	case 'C':
+		o->ops_mask = 1u << GMT_OP_FATAL;
+		return 0;
+	case 'F':
+		return cli_freeze(arg, &o->freeze);
 	default:
 		return report_parse_opt(c, arg, &o->report) ? 2 : 0;
 	}
@@ -98,6 +106,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	static const struct option longopts[] = {
 		{ "trace", required_argument, NULL, 't' },
 		{ "ringbuf-mb", required_argument, NULL, 'R' },
+		CLI_GUARD_LONGOPTS,
 		REPORT_LONGOPTS,
 		CLI_TRACE_LONGOPTS,
 		{ 0 },
@@ -109,6 +118,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 
 	report_args_init(&o->report);
 	o->ops_mask = TRACE_DEFAULT_OPS;
+	o->freeze = GMT_FREEZE_ALL;
 	r = cli_parse(&cmd, argc, argv, parse_opt, o);
 	if (!r && optind >= argc)
 		return cli_error(&cmd, "give the program to run: -- CMD "
@@ -336,7 +346,8 @@ static pid_t start(struct session *s, const char *path, char **argv,
 {
 	struct session_opts so = { .ops_mask = o->ops_mask,
 				   .ringbuf_bytes = o->ringbuf_bytes,
-				   .command = "run" };
+				   .command = "run", .guard = true,
+				   .freeze = o->freeze };
 	struct launch l = { 0 };
 	char c = 0;
 	int r, e;

@@ -66,6 +66,17 @@ int cli_need_pid(const struct cli_cmd *cmd, int argc, char **argv,
 #define CLI_RINGBUF_HELP \
 	"      --ringbuf-mb N   ring buffer size, a power of two (default " \
 	"64)\n"
+/* The crash guard's options, on run and record (guard.h). */
+#define CLI_GUARD_LONGOPTS \
+	{ "crash-only", no_argument, NULL, 'C' }, \
+	{ "freeze", required_argument, NULL, 'F' }
+#define CLI_GUARD_HELP \
+	"      --crash-only     probe only the fatal path: nothing paid " \
+	"until a crash\n" \
+	"      --freeze WHEN    stop the process at its fatal error to read " \
+	"every\n" \
+	"                       thread: all (default), map (map errors " \
+	"only), off\n"
 #define CLI_VERBOSE_HELP \
 	"  -v, --verbose        libbpf's log (-vv: its debug log)\n"
 #define CLI_HELP_HELP \
@@ -85,5 +96,7 @@ int cli_uint(const char *opt, const char *s, uint64_t min, uint64_t max,
 int cli_seconds(const char *opt, const char *s, double max, double *v);
 int cli_ringbuf_mb(const char *s, uint32_t *bytes);
 int cli_ops(const char *s, uint32_t *mask);
+/* --freeze all|map|off: a GMT_FREEZE_* mode (event.h). */
+int cli_freeze(const char *s, uint32_t *mode);
 
 #endif

@@ -11,6 +11,7 @@
 #include "crash.h"
 #include "json_writer.h"
 #include "report.h"
+#include "snapshot.h"
 
 static void json_frame(struct json_writer *jw, const struct an_frame *f)
 {
@@ -357,6 +358,7 @@ static void json_body(struct json_writer *jw, const struct trace *t,
 	jw_kv_uint(jw, "findings", an->nfindings);
 	json_hot_spots(jw, an, order, o);
 	json_crash(jw, t, an, order);
+	report_freeze_json(jw, t);
 }
 
 int report_json(const struct trace *t, const struct report_opts *o,

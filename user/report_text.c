@@ -11,6 +11,7 @@
 
 #include "analysis.h"
 #include "crash.h"
+#include "snapshot.h"
 #include "report.h"
 #include "textfmt.h"
 
@@ -401,6 +402,7 @@ int report_text(const struct trace *t, const struct report_opts *o,
 		fputc('\n', out);
 		crash_text(out, t, &an, o->color);
 	}
+	report_freeze_text(out, t);
 	ret = text_findings(out, t, &an, o, st);
 	analysis_free(&an);
 	return ret ? errbuf_set(err, "out of memory writing the report") : 0;

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "session.h"
 #include "symcache.h"
 
@@ -158,6 +159,11 @@ int session_attach(struct session *s, const struct session_opts *o)
 	s->t.meta.nprobes = tracer_nattached(s->tr, &nslow);
 	s->t.meta.nslow = nslow;
 	s->pidfd = syscall(SYS_pidfd_open, o->pid, 0);
+	if (o->guard && guard_open(&s->guard, s->tr, &s->gb, o->pid,
+				  o->freeze, &s->err))
+		fprintf(stderr, "gomaptrace: warning: %s: the crash will not "
+			"be frozen\n", s->err.msg);
+	s->err.msg[0] = '\0';
 	return 0;
 }
 
@@ -176,8 +182,10 @@ int session_poll(struct session *s, int timeout_ms)
 	if (n < 0)
 		return errbuf_set(&s->err, "reading the ring buffer failed");
 	/* on_event stops the poll at each fatal record: one read per crash. */
-	if (s->crashes != before)
+	if (s->crashes != before) {
+		guard_fatal(s->guard, &s->t);
 		tracer_histories(s->tr, on_history, s);
+	}
 	return n;
 }
 
@@ -213,6 +221,8 @@ void session_detach(struct session *s)
 	if (!s->t.meta.end_ns)
 		s->t.meta.end_ns = trace_now_ns();
 	s->t.lost = session_lost(s);
+	guard_close(s->guard, &s->t);
+	s->guard = NULL;
 	tracer_close(s->tr);
 	s->tr = NULL;
 	s->t.complete = true;

@@ -25,6 +25,7 @@ struct session {
 	struct trace t;
 	struct gobin gb;
 	struct tracer *tr;
+	struct guard *guard;	/* the crash guard, when asked for */
 	int pidfd;		/* -1: watch /proc/PID instead */
 	bool crashed;		/* a fatal record came (histories are read) */
 	uint32_t crashes;	/* fatal records so far; histories read each */
@@ -37,6 +38,8 @@ struct session_opts {
 	uint32_t ops_mask;	/* 1 << enum gmt_op; 0: TRACE_DEFAULT_OPS */
 	uint32_t ringbuf_bytes;	/* 0: the tracer's default */
 	const char *command;	/* trace meta: "run", "record", "top" */
+	bool guard;		/* arm the crash guard (guard.h) */
+	uint32_t freeze;	/* its GMT_FREEZE_* mode */
 };
 
 /*

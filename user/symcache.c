@@ -61,6 +61,11 @@ int symcache_update(struct trace *t, const struct gobin *gb)
 	return 0;
 }
 
+int symcache_pc(struct trace *t, const struct gobin *gb, uint64_t pc)
+{
+	return symbolise_pc(t, gb, pc);
+}
+
 void symcache_meta(struct trace *t, const struct gobin *gb)
 {
 	struct trace_meta *m = &t->meta;

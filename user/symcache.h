@@ -13,6 +13,9 @@
  */
 int symcache_update(struct trace *t, const struct gobin *gb);
 
+/* One return address (looked up at pc - 1), e.g. a snapshot's. */
+int symcache_pc(struct trace *t, const struct gobin *gb, uint64_t pc);
+
 /* The target's description (exe, Go version, map flavour, load bias). */
 void symcache_meta(struct trace *t, const struct gobin *gb);
 

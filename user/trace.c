@@ -11,6 +11,7 @@
 
 #include "kvtab.h"
 #include "trace.h"
+#include "snapshot.h"
 
 /* ---- a hash index of entries kept elsewhere --------------------------- */
 
@@ -134,6 +135,7 @@ void trace_free(struct trace *t)
 {
 	struct trace_index *x = t->idx;
 
+	trace_free_freezes(t);
 	if (x) {
 		for (size_t i = 0; i < x->nstr; i++)
 			free(x->str[i]);

@@ -183,6 +183,10 @@ struct trace {
 	size_t cap_events, cap_stacks, cap_syms, cap_frames, cap_types,
 	       cap_maps, cap_histories, cap_fatals;
 	struct trace_index *idx;
+
+	/* The crash guard's snapshots (user/snapshot.h), usually one. */
+	struct trace_freeze *freezes;
+	size_t nfreezes;
 };
 
 /* All functions returning int: 0 on success, -1 when out of memory. */

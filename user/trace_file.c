@@ -18,6 +18,7 @@
 #include "bytebuf.h"
 #include "le.h"
 #include "leb128.h"
+#include "snapshot.h"
 #include "trace_file.h"
 
 enum chunk_type {
@@ -29,6 +30,7 @@ enum chunk_type {
 	CHUNK_HISTORIES = 6,
 	CHUNK_FATAL = 7,
 	CHUNK_TRAILER = 8,
+	CHUNK_FREEZE = 9,	/* the crash guard's snapshot (snapshot.h) */
 };
 
 #define HEADER_SIZE		16
@@ -191,6 +193,7 @@ struct trace_writer {
 	uint8_t *comp;
 	size_t comp_cap;
 	size_t stacks_done, syms_done, types_done, fatals_done;
+	size_t freezes_done;
 	uint64_t events_done;	/* counting events the trace has dropped */
 };
 
@@ -411,6 +414,50 @@ static int write_fatals(struct trace_writer *w, const struct trace *t,
 	return 0;
 }
 
+static void put_snap_thread(struct buf *b, const struct snap_thread *st)
+{
+	put_uv(b, st->tid);
+	put_uv(b, st->flags);
+	put_uv(b, st->goid);
+	put_uv(b, st->ip);
+	put_uv(b, st->sp);
+	put_uv(b, st->map);
+	put_str(b, st->map_func);
+	put_uv(b, st->npcs);
+	for (uint32_t j = 0; j < st->npcs; j++)
+		put_uv(b, st->pc[j]);
+}
+
+static int write_freezes(struct trace_writer *w, const struct trace *t,
+			 struct errbuf *err)
+{
+	size_t n = t->nfreezes - w->freezes_done;
+
+	if (!n)
+		return 0;
+	put_uv(&w->raw, n);
+	put_uv(&w->raw, 0);
+	for (size_t i = w->freezes_done; i < t->nfreezes; i++) {
+		const struct trace_freeze *f = &t->freezes[i];
+
+		put_uv(&w->raw, f->status);
+		put_uv(&w->raw, f->tid);
+		put_delta(&w->raw, (uint64_t)(int64_t)f->tracer_pid, 0);
+		put_uv(&w->raw, f->mode);
+		put_uv(&w->raw, f->freeze_ns);
+		put_uv(&w->raw, f->stopped_ns);
+		put_uv(&w->raw, f->resume_ns);
+		put_str(&w->raw, f->msg);
+		put_uv(&w->raw, f->nthreads);
+		for (size_t j = 0; j < f->nthreads; j++)
+			put_snap_thread(&w->raw, &f->threads[j]);
+	}
+	if (write_chunk(w, CHUNK_FREEZE, err))
+		return -1;
+	w->freezes_done = t->nfreezes;
+	return 0;
+}
+
 static bool is_special_file(const char *path)
 {
 	struct stat st;
@@ -465,7 +512,7 @@ int trace_writer_flush(struct trace_writer *w, const struct trace *t,
 {
 	if (write_stacks(w, t, err) || write_syms(w, t, err) ||
 	    write_types(w, t, all, err) || write_events(w, t, all, err) ||
-	    write_fatals(w, t, err))
+	    write_fatals(w, t, err) || write_freezes(w, t, err))
 		return -1;
 	return 0;
 }
@@ -869,6 +916,68 @@ static const struct staged_table fatals_table = {
 	5, sizeof(struct trace_fatal), decode_fatals, add_fatal,
 };
 
+static void load_snap_thread(struct loader *l, struct rd *r,
+			     struct snap_thread *st)
+{
+	const char *fn;
+
+	st->tid = get_u32(r);
+	st->flags = get_u32(r);
+	st->goid = get_uv(r);
+	st->ip = get_uv(r);
+	st->sp = get_uv(r);
+	st->map = get_uv(r);
+	fn = get_cstr(r, l);
+	st->map_func = *fn ? trace_intern_str(l->t, fn) : NULL;
+	st->npcs = get_u32(r);
+	if (st->npcs > SNAP_MAX_PCS) {
+		r->bad = true;
+		return;
+	}
+	for (uint32_t j = 0; j < st->npcs; j++)
+		st->pc[j] = get_uv(r);
+}
+
+static int load_one_freeze(struct loader *l, struct rd *r, uint64_t nextra)
+{
+	struct trace_freeze f = { 0 };
+	int ret = -1;
+
+	f.status = get_u32(r);
+	f.tid = get_u32(r);
+	f.tracer_pid = (int32_t)(int64_t)get_delta(r, 0);
+	f.mode = get_u32(r);
+	f.freeze_ns = get_uv(r);
+	f.stopped_ns = get_uv(r);
+	f.resume_ns = get_uv(r);
+	get_str_into(r, f.msg, sizeof(f.msg));
+	f.nthreads = get_count(r, 9);
+	if (r->bad)
+		return -1;
+	f.threads = calloc(f.nthreads ? f.nthreads : 1, sizeof(*f.threads));
+	if (!f.threads)
+		return -1;
+	for (size_t j = 0; j < f.nthreads && !r->bad; j++)
+		load_snap_thread(l, r, &f.threads[j]);
+	skip_extra(r, nextra);
+	if (!r->bad)
+		ret = trace_add_freeze(l->t, &f);
+	free(f.threads);
+	return ret;
+}
+
+static int load_freezes(struct loader *l, struct rd *r)
+{
+	uint64_t n, nextra;
+
+	if (!get_table(r, 10, &n, &nextra))
+		return -1;
+	for (uint64_t i = 0; i < n; i++)
+		if (load_one_freeze(l, r, nextra))
+			return -1;
+	return 0;
+}
+
 static int load_trailer(struct loader *l, struct rd *r)
 {
 	uint64_t lost = get_uv(r), end = get_uv(r);
@@ -904,6 +1013,8 @@ static int load_chunk(struct loader *l, uint32_t type, struct rd *r)
 		return load_staged(l, r, &fatals_table);
 	case CHUNK_TRAILER:
 		return load_trailer(l, r);
+	case CHUNK_FREEZE:
+		return load_freezes(l, r);
 	default:
 		return 0;	/* a newer writer's chunk: skip it */
 	}

@@ -582,3 +582,8 @@ void tracer_close(struct tracer *t)
 	hist_free(&t->hist);
 	free(t);
 }
+
+struct gomaptrace_bpf *tracer_skel(struct tracer *t)
+{
+	return t->skel;
+}

@@ -41,6 +41,7 @@ struct tracer_opts {
 };
 
 struct tracer;
+struct gomaptrace_bpf;
 
 /*
  * Called for every record drained from the ring buffer. fatal is non-NULL
@@ -82,5 +83,7 @@ typedef void (*tracer_history_fn)(void *ctx, uint32_t tid,
 				  const struct gmt_history *h);
 int tracer_histories(struct tracer *t, tracer_history_fn fn, void *ctx);
 void tracer_close(struct tracer *t);
+/* The loaded BPF object, for the crash guard (user/guard.c). */
+struct gomaptrace_bpf *tracer_skel(struct tracer *t);
 
 #endif

@@ -47,6 +47,7 @@ struct func_rec {
 	uint8_t nfuncdata;
 	uint64_t pcdata;	/* offset in data of the pcdata offsets */
 	uint64_t funcdata;	/* offset in data of the funcdata slots */
+	uint32_t pcsp;		/* the SP-delta table */
 };
 
 
@@ -192,6 +193,7 @@ static bool decode_func(const struct pclntab *t, uint64_t funcoff,
 	r->entry = t->version == PCLNTAB_116 ? rd64(p) :
 					      t->text_start + rd32(p);
 	r->nameoff = to_i32(rd32(p + base));
+	r->pcsp = rd32(p + base + 12);
 	r->pcfile = rd32(p + base + 16);
 	r->pcln = rd32(p + base + 20);
 	r->npcdata = rd32(p + base + 24);
@@ -538,4 +540,24 @@ int pclntab_frames(const struct pclntab *t, uint64_t pc,
 	frames[n].inlined = false;
 	file_line(t, &r, pc, &frames[n]);
 	return n + 1;
+}
+
+int pclntab_spdelta(const struct pclntab *t, uint64_t pc, int32_t *delta)
+{
+	const struct pcln_func *f = pclntab_find_pc(t, pc);
+	struct func_rec r;
+	int32_t v;
+
+	if (!f || !decode_func(t, f->funcoff, &r))
+		return -1;
+	/* A function without a frame has no table: its delta is always 0. */
+	if (!r.pcsp) {
+		*delta = 0;
+		return 0;
+	}
+	v = pcvalue(t, r.pcsp, r.entry, pc);
+	if (v < 0)
+		return -1;
+	*delta = v;
+	return 0;
 }

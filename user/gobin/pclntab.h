@@ -78,4 +78,13 @@ void pclntab_set_funcdata(struct pclntab *t, pclntab_read_fn read, void *ctx,
 int pclntab_frames(const struct pclntab *t, uint64_t pc,
 		   struct pcln_frame *frames, int max);
 
+/*
+ * The SP delta at pc (link-time), from the function's pcsp table: how far
+ * RSP is below its value at the function's entry, as the runtime's own
+ * unwinder uses it (the caller's SP is SP + delta + 8, the return address
+ * sits at SP + delta). Valid in the middle of a prologue and in frameless
+ * assembly too. 0, or -1 when pc is in no function or the table is bad.
+ */
+int pclntab_spdelta(const struct pclntab *t, uint64_t pc, int32_t *delta);
+
 #endif
