@@ -73,7 +73,9 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined \
 	       -fno-sanitize-recover=all
 FUZZ_OBJDIR := $(BUILD)/fuzz/obj
 FUZZ_GOBIN_LIB := $(BUILD)/fuzz/libgobin.a
-FUZZ_APP_SRCS := $(filter-out user/main.c user/tracer.c,$(USER_SRCS))
+# Not the modules that load the BPF skeleton (tracer, guard).
+FUZZ_APP_SRCS := $(filter-out user/main.c \
+		 $(shell grep -l '\.skel\.h"' user/*.c),$(USER_SRCS))
 FUZZ_APP_LIB := $(BUILD)/fuzz/libgmt.a
 
 $(FUZZ_OBJDIR)/gobin/%.o: user/gobin/%.c $(GOBIN_HDRS) | $(FUZZ_OBJDIR)/gobin

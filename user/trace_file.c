@@ -390,28 +390,23 @@ static int write_events(struct trace_writer *w, const struct trace *t,
 	return 0;
 }
 
+static void put_fatal(struct buf *b, const struct trace *t, size_t i)
+{
+	const struct trace_fatal *f = &t->fatals[i];
+
+	put_uv(b, f->ts_ns);
+	put_uv(b, f->tid);
+	put_uv(b, f->goid);
+	put_uv(b, f->stack);
+	put_str(b, f->msg);
+}
+
+/* Fatals and freezes are few: all that are new go in one chunk. */
 static int write_fatals(struct trace_writer *w, const struct trace *t,
 			struct errbuf *err)
 {
-	size_t n = t->nfatals - w->fatals_done;
-
-	if (!n)
-		return 0;
-	put_uv(&w->raw, n);
-	put_uv(&w->raw, 0);
-	for (size_t i = w->fatals_done; i < t->nfatals; i++) {
-		const struct trace_fatal *f = &t->fatals[i];
-
-		put_uv(&w->raw, f->ts_ns);
-		put_uv(&w->raw, f->tid);
-		put_uv(&w->raw, f->goid);
-		put_uv(&w->raw, f->stack);
-		put_str(&w->raw, f->msg);
-	}
-	if (write_chunk(w, CHUNK_FATAL, err))
-		return -1;
-	w->fatals_done = t->nfatals;
-	return 0;
+	return write_table(w, t, CHUNK_FATAL, &w->fatals_done, t->nfatals,
+			   SIZE_MAX, false, put_fatal, err);
 }
 
 static void put_snap_thread(struct buf *b, const struct snap_thread *st)
@@ -428,34 +423,28 @@ static void put_snap_thread(struct buf *b, const struct snap_thread *st)
 		put_uv(b, st->pc[j]);
 }
 
+static void put_freeze(struct buf *b, const struct trace *t, size_t i)
+{
+	const struct trace_freeze *f = &t->freezes[i];
+
+	put_uv(b, f->status);
+	put_uv(b, f->tid);
+	put_delta(b, (uint64_t)(int64_t)f->tracer_pid, 0);
+	put_uv(b, f->mode);
+	put_uv(b, f->freeze_ns);
+	put_uv(b, f->stopped_ns);
+	put_uv(b, f->resume_ns);
+	put_str(b, f->msg);
+	put_uv(b, f->nthreads);
+	for (size_t j = 0; j < f->nthreads; j++)
+		put_snap_thread(b, &f->threads[j]);
+}
+
 static int write_freezes(struct trace_writer *w, const struct trace *t,
 			 struct errbuf *err)
 {
-	size_t n = t->nfreezes - w->freezes_done;
-
-	if (!n)
-		return 0;
-	put_uv(&w->raw, n);
-	put_uv(&w->raw, 0);
-	for (size_t i = w->freezes_done; i < t->nfreezes; i++) {
-		const struct trace_freeze *f = &t->freezes[i];
-
-		put_uv(&w->raw, f->status);
-		put_uv(&w->raw, f->tid);
-		put_delta(&w->raw, (uint64_t)(int64_t)f->tracer_pid, 0);
-		put_uv(&w->raw, f->mode);
-		put_uv(&w->raw, f->freeze_ns);
-		put_uv(&w->raw, f->stopped_ns);
-		put_uv(&w->raw, f->resume_ns);
-		put_str(&w->raw, f->msg);
-		put_uv(&w->raw, f->nthreads);
-		for (size_t j = 0; j < f->nthreads; j++)
-			put_snap_thread(&w->raw, &f->threads[j]);
-	}
-	if (write_chunk(w, CHUNK_FREEZE, err))
-		return -1;
-	w->freezes_done = t->nfreezes;
-	return 0;
+	return write_table(w, t, CHUNK_FREEZE, &w->freezes_done, t->nfreezes,
+			   SIZE_MAX, false, put_freeze, err);
 }
 
 static bool is_special_file(const char *path)
@@ -743,32 +732,27 @@ static int load_one_sym(struct loader *l, struct rd *r, uint64_t nextra)
 	return ret;
 }
 
-static int load_syms(struct loader *l, struct rd *r)
+static int load_one_type(struct loader *l, struct rd *r, uint64_t nextra)
 {
-	uint64_t n, nextra;
+	uint64_t addr = get_uv(r);
+	const char *name = get_cstr(r, l);
 
-	if (!get_table(r, 2, &n, &nextra))
-		return -1;
-	for (uint64_t i = 0; i < n; i++)
-		if (load_one_sym(l, r, nextra))
-			return -1;
-	return 0;
+	skip_extra(r, nextra);
+	return r->bad || trace_set_type_name(l->t, addr, name) ? -1 : 0;
 }
 
-static int load_types(struct loader *l, struct rd *r)
+/* A table whose records go into the trace one at a time. */
+static int load_each(struct loader *l, struct rd *r, size_t min_size,
+		     int (*load_one)(struct loader *l, struct rd *r,
+				     uint64_t nextra))
 {
 	uint64_t n, nextra;
 
-	if (!get_table(r, 2, &n, &nextra))
+	if (!get_table(r, min_size, &n, &nextra))
 		return -1;
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t addr = get_uv(r);
-		const char *name = get_cstr(r, l);
-
-		skip_extra(r, nextra);
-		if (r->bad || trace_set_type_name(l->t, addr, name))
+	for (uint64_t i = 0; i < n; i++)
+		if (load_one(l, r, nextra))
 			return -1;
-	}
 	return 0;
 }
 
@@ -966,18 +950,6 @@ static int load_one_freeze(struct loader *l, struct rd *r, uint64_t nextra)
 	return ret;
 }
 
-static int load_freezes(struct loader *l, struct rd *r)
-{
-	uint64_t n, nextra;
-
-	if (!get_table(r, 10, &n, &nextra))
-		return -1;
-	for (uint64_t i = 0; i < n; i++)
-		if (load_one_freeze(l, r, nextra))
-			return -1;
-	return 0;
-}
-
 static int load_trailer(struct loader *l, struct rd *r)
 {
 	uint64_t lost = get_uv(r), end = get_uv(r);
@@ -1002,9 +974,9 @@ static int load_chunk(struct loader *l, uint32_t type, struct rd *r)
 	case CHUNK_STACKS:
 		return load_stacks(l, r);
 	case CHUNK_SYMBOLS:
-		return load_syms(l, r);
+		return load_each(l, r, 2, load_one_sym);
 	case CHUNK_TYPES:
-		return load_types(l, r);
+		return load_each(l, r, 2, load_one_type);
 	case CHUNK_EVENTS:
 		return load_staged(l, r, &events_table);
 	case CHUNK_HISTORIES:
@@ -1014,7 +986,7 @@ static int load_chunk(struct loader *l, uint32_t type, struct rd *r)
 	case CHUNK_TRAILER:
 		return load_trailer(l, r);
 	case CHUNK_FREEZE:
-		return load_freezes(l, r);
+		return load_each(l, r, 10, load_one_freeze);
 	default:
 		return 0;	/* a newer writer's chunk: skip it */
 	}
