@@ -13,15 +13,23 @@ CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -I$(BUILD)
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser -Iuser/gobin \
+	    -I$(BUILD)
 CFLAGS   += $(SAN_FLAGS)
+# user/gobin reads untrusted binaries and builds without libbpf: it sees
+# only its own headers and event.h (no user/, no skeleton).
+GOBIN_CFLAGS = $(filter-out -I%,$(CFLAGS)) -Iuser/gobin -Iinclude
 LDLIBS   := -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 	      -Ivmlinux -Iinclude
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OBJDIR)/%.o,$(USER_SRCS))
-LIB_OBJS  := $(filter-out $(OBJDIR)/main.o,$(USER_OBJS))
+GOBIN_SRCS := $(wildcard user/gobin/*.c)
+GOBIN_HDRS := $(wildcard user/gobin/*.h) include/event.h
+GOBIN_OBJS := $(patsubst user/%.c,$(OBJDIR)/%.o,$(GOBIN_SRCS))
+GOBIN_LIB := $(BUILD)/libgobin.a
+LIB_OBJS  := $(filter-out $(OBJDIR)/main.o,$(USER_OBJS)) $(GOBIN_LIB)
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
@@ -51,26 +59,63 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c include/event.h vmlinux/vmlinux.h | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OBJDIR)/%.o: user/%.c $(wildcard include/*.h user/*.h) $(SKELS) | $(OBJDIR)
+$(OBJDIR)/%.o: user/%.c $(wildcard user/*.h) $(GOBIN_HDRS) $(SKELS) | $(OBJDIR)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OBJDIR)/gobin/%.o: user/gobin/%.c $(GOBIN_HDRS) | $(OBJDIR)/gobin
+	$(CC) $(GOBIN_CFLAGS) -c $< -o $@
+
+$(GOBIN_LIB): $(GOBIN_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
 
 # `gomaptrace --version` names the commit it was built from.
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null)
 $(OBJDIR)/main.o: CFLAGS += -DGMT_REV='"$(GIT_REV)"'
 
-$(BUILD)/gomaptrace: $(USER_OBJS)
+$(BUILD)/gomaptrace: $(USER_OBJS) $(GOBIN_LIB)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
-# libFuzzer needs clang; the whole reader is rebuilt with the sanitizers.
-$(FUZZ_DIR)/%: tests/fuzz/%.c $(USER_SRCS) $(SKELS) | $(FUZZ_DIR)
-	$(CLANG) -std=gnu11 -g -O1 -Iinclude -Iuser -I$(BUILD) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$< $(filter-out user/main.c,$(USER_SRCS)) $(LDLIBS) -o $@
+# libFuzzer needs clang; the readers are rebuilt with the sanitizers and
+# coverage into their own libgobin.a. fuzz_trace_file also links the trace
+# reader and the reports (FUZZ_APP_LIB: the linker takes only the objects
+# they need, and none of those needs libbpf).
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined \
+	       -fno-sanitize-recover=all
+FUZZ_OBJDIR := $(FUZZ_DIR)/obj
+FUZZ_GOBIN_LIB := $(FUZZ_DIR)/libgobin.a
+# Not the modules that load the BPF skeleton (tracer, guard).
+FUZZ_APP_SRCS := $(filter-out user/main.c \
+		 $(shell grep -l '\.skel\.h"' user/*.c),$(USER_SRCS))
+FUZZ_APP_LIB := $(FUZZ_DIR)/libgmt.a
 
-$(BUILD) $(OBJDIR) $(BUILD)/tests $(FUZZ_DIR):
+$(FUZZ_OBJDIR)/gobin/%.o: user/gobin/%.c $(GOBIN_HDRS) | $(FUZZ_OBJDIR)/gobin
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Iuser/gobin \
+		-Iinclude -c $< -o $@
+
+$(FUZZ_OBJDIR)/%.o: user/%.c $(wildcard user/*.h) $(GOBIN_HDRS) | $(FUZZ_OBJDIR)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Iuser -Iuser/gobin \
+		-Iinclude -c $< -o $@
+
+$(FUZZ_GOBIN_LIB): $(patsubst user/%.c,$(FUZZ_OBJDIR)/%.o,$(GOBIN_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_APP_LIB): $(patsubst user/%.c,$(FUZZ_OBJDIR)/%.o,$(FUZZ_APP_SRCS))
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_trace_file: $(FUZZ_APP_LIB)
+$(FUZZ_DIR)/fuzz_trace_file: FUZZ_LIBS := $(FUZZ_APP_LIB)
+$(FUZZ_DIR)/fuzz_trace_file: FUZZ_INC := -Iuser
+
+# The other targets see the readers' headers only.
+$(FUZZ_DIR)/%: tests/fuzz/%.c $(FUZZ_GOBIN_LIB) | $(FUZZ_DIR)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_INC) -Iuser/gobin \
+		-Iinclude $< $(FUZZ_LIBS) $(FUZZ_GOBIN_LIB) -lz -o $@
+
+$(BUILD) $(OBJDIR) $(OBJDIR)/gobin $(BUILD)/tests $(FUZZ_DIR) \
+$(FUZZ_OBJDIR) $(FUZZ_OBJDIR)/gobin:
 	mkdir -p $@
 
 unit: $(UNIT_BINS)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The crash flight recorder's reading (include/crash.h). Everything is
+ * The crash flight recorder's reading (crash.h). Everything is
  * bounded: at most CRASH_MAX_THREADS threads of GMT_HISTORY_LEN ops each,
  * gathered in two passes over events[] and histories[].
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The crash guard (include/guard.h): freeze at the fatal path, read every
+ * The crash guard (guard.h): freeze at the fatal path, read every
  * thread, resume; a watchdog process makes sure the target is resumed
  * whatever happens to us.
  */

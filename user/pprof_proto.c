@@ -5,33 +5,13 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "bytebuf.h"
+#include "leb128.h"
 #include "pprof_proto.h"
 
 static bool reserve(struct pb *b, size_t n)
 {
-	size_t cap;
-	uint8_t *p;
-
-	if (b->oom)
-		return false;
-	if (n <= b->cap - b->len)
-		return true;
-	cap = b->cap ? b->cap : 256;
-	while (cap - b->len < n) {
-		if (cap > SIZE_MAX / 2) {
-			b->oom = true;
-			return false;
-		}
-		cap *= 2;
-	}
-	p = realloc(b->buf, cap);
-	if (!p) {
-		b->oom = true;
-		return false;
-	}
-	b->buf = p;
-	b->cap = cap;
-	return true;
+	return bytebuf_reserve(&b->buf, &b->cap, b->len, n, 256, &b->oom);
 }
 
 void pb_free(struct pb *b)
@@ -42,13 +22,8 @@ void pb_free(struct pb *b)
 
 void pb_varint(struct pb *b, uint64_t v)
 {
-	if (!reserve(b, 10))
-		return;
-	while (v >= 0x80) {
-		b->buf[b->len++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	b->buf[b->len++] = (uint8_t)v;
+	if (reserve(b, LEB128_GO_MAX))
+		b->len += leb128_put(b->buf + b->len, v);
 }
 
 void pb_key(struct pb *b, uint32_t field, enum pb_wire wire)

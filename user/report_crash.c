@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The crash section of the text report (include/crash.h): what an on-call
+ * The crash section of the text report (crash.h): what an on-call
  * engineer needs first — the runtime's message, then both sides of the
  * race, file:line and goroutine ids, then each thread's last operations.
  */

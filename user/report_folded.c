@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Folded stacks (include/export.h), the input of flamegraph.pl et al. */
+/* Folded stacks (export.h), the input of flamegraph.pl et al. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

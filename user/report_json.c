@@ -3,6 +3,7 @@
  * The JSON report, schema gomaptrace.report/1 (docs/report-schema.md).
  * Later versions add keys; none is renamed or changes meaning.
  */
+#define _GNU_SOURCE	/* qsort_r */
 #include <inttypes.h>
 #include <stdlib.h>
 
@@ -336,14 +337,12 @@ static void json_crash(struct json_writer *jw, const struct trace *t,
 
 /* ---- the whole report ---------------------------------------------------- */
 
-/* qsort has no context argument; a report is built by one thread. */
-static const struct analysis *sort_an;
-
 /* "maps" keeps its order: busiest first, as in every version. */
-static int cmp_busiest(const void *pa, const void *pb)
+static int cmp_busiest(const void *pa, const void *pb, void *ctx)
 {
-	const struct an_map *a = &sort_an->maps[*(const size_t *)pa];
-	const struct an_map *b = &sort_an->maps[*(const size_t *)pb];
+	const struct analysis *an = ctx;
+	const struct an_map *a = &an->maps[*(const size_t *)pa];
+	const struct an_map *b = &an->maps[*(const size_t *)pb];
 
 	if (a->events != b->events)
 		return a->events > b->events ? -1 : 1;
@@ -421,8 +420,7 @@ int report_json(const struct trace *t, const struct report_opts *o,
 	}
 	for (size_t i = 0; i < an.nmaps; i++)
 		by_events[i] = i;
-	sort_an = &an;
-	qsort(by_events, an.nmaps, sizeof(*by_events), cmp_busiest);
+	qsort_r(by_events, an.nmaps, sizeof(*by_events), cmp_busiest, &an);
 	/* order[rank] = position of that map in "maps". */
 	for (size_t i = 0; i < an.nmaps; i++)
 		order[by_events[i]] = i;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Chrome trace-event JSON for Perfetto UI (include/export.h). Written by
+ * Chrome trace-event JSON for Perfetto UI (export.h). Written by
  * hand rather than through json_writer: timestamps need sub-microsecond
  * digits ("ts" is in microseconds), which %g would round away.
  */

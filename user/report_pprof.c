@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * pprof export (include/export.h): profile.proto, field numbers from
+ * pprof export (export.h): profile.proto, field numbers from
  * github.com/google/pprof/proto/profile.proto, gzip'd as go tool pprof
  * expects. Every map operation is a sample of its stack; the symbols come
  * from the trace, so pprof never needs the binary.

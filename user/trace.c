@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The in-memory trace model (include/trace.h): append-only tables with
+ * The in-memory trace model (trace.h): append-only tables with
  * open-addressing hash indexes so the live path (a million events a
  * second) interns stacks and maps in a few hash probes.
  */

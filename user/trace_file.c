@@ -15,7 +15,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "bytebuf.h"
 #include "le.h"
+#include "leb128.h"
 #include "snapshot.h"
 #include "safe_file.h"
 #include "trace_file.h"
@@ -55,35 +57,13 @@ struct buf {
 
 static bool buf_reserve(struct buf *b, size_t more)
 {
-	size_t cap;
-	uint8_t *p;
-
-	if (b->oom)
-		return false;
-	if (b->n + more <= b->cap)
-		return true;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->n + more)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p) {
-		b->oom = true;
-		return false;
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
+	return bytebuf_reserve(&b->p, &b->cap, b->n, more, 4096, &b->oom);
 }
 
 static void put_uv(struct buf *b, uint64_t v)
 {
-	if (!buf_reserve(b, 10))
-		return;
-	while (v >= 0x80) {
-		b->p[b->n++] = (uint8_t)v | 0x80;
-		v >>= 7;
-	}
-	b->p[b->n++] = (uint8_t)v;
+	if (buf_reserve(b, LEB128_GO_MAX))
+		b->n += leb128_put(b->p + b->n, v);
 }
 
 /* A signed difference, zigzag-encoded with unsigned arithmetic only. */
@@ -120,21 +100,15 @@ struct rd {
 static uint64_t get_uv(struct rd *r)
 {
 	uint64_t v = 0;
+	size_t k = r->off < r->n ?
+		   leb128_u(r->p + r->off, r->n - r->off, LEB128_GO_MAX, &v) : 0;
 
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		uint8_t b;
-
-		if (r->off >= r->n)
-			break;
-		b = r->p[r->off++];
-		if (shift == 63 && b > 1)
-			break;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return v;
+	if (!k) {
+		r->bad = true;
+		return 0;
 	}
-	r->bad = true;
-	return 0;
+	r->off += k;
+	return v;
 }
 
 static uint64_t get_delta(struct rd *r, uint64_t prev)
@@ -152,6 +126,18 @@ static uint64_t get_count(struct rd *r, size_t min_size)
 	if (n > (r->n - r->off) / min_size)
 		r->bad = true;
 	return r->bad ? 0 : n;
+}
+
+/*
+ * A table's header: its record count (as get_count) and how many fields
+ * newer writers added to each record; false when either does not fit.
+ */
+static bool get_table(struct rd *r, size_t min_size, uint64_t *n,
+		      uint64_t *nextra)
+{
+	*n = get_count(r, min_size);
+	*nextra = get_uv(r);
+	return !r->bad && *nextra <= MAX_EXTRA;
 }
 
 static uint32_t get_u32(struct rd *r)
@@ -268,39 +254,60 @@ static int write_meta(struct trace_writer *w, const struct trace_meta *m,
 	return write_chunk(w, CHUNK_META, err);
 }
 
-static int write_stacks(struct trace_writer *w, const struct trace *t,
-			struct errbuf *err)
-{
-	while (w->stacks_done < t->nstacks) {
-		size_t n = t->nstacks - w->stacks_done;
+typedef void (*put_rec_fn)(struct buf *b, const struct trace *t, size_t i);
 
-		if (n > STACKS_PER_CHUNK)
-			n = STACKS_PER_CHUNK;
-		put_uv(&w->raw, w->stacks_done);
+/*
+ * Records [*done, end) of a table, in chunks of at most per_chunk: each
+ * starts with its count and the extra fields per record (0); stacks
+ * (with_first) put the index of their first record before them.
+ */
+static int write_table(struct trace_writer *w, const struct trace *t,
+		       uint32_t type, size_t *done, size_t end,
+		       size_t per_chunk, bool with_first, put_rec_fn put,
+		       struct errbuf *err)
+{
+	while (*done < end) {
+		size_t n = end - *done;
+
+		if (n > per_chunk)
+			n = per_chunk;
+		if (with_first)
+			put_uv(&w->raw, *done);
 		put_uv(&w->raw, n);
 		put_uv(&w->raw, 0);	/* extra fields per record */
-		for (size_t i = 0; i < n; i++) {
-			const struct trace_stack *s =
-				&t->stacks[w->stacks_done + i];
-
-			put_uv(&w->raw, s->n);
-			for (uint32_t j = 0; j < s->n; j++)
-				put_uv(&w->raw, s->pc[j]);
-		}
-		if (write_chunk(w, CHUNK_STACKS, err))
+		for (size_t i = 0; i < n; i++)
+			put(&w->raw, t, *done + i);
+		if (write_chunk(w, type, err))
 			return -1;
-		w->stacks_done += n;
+		*done += n;
 	}
 	return 0;
 }
 
-static void put_sym(struct buf *b, const struct trace *t,
-		    const struct trace_sym *s)
+static void put_stack(struct buf *b, const struct trace *t, size_t i)
 {
+	const struct trace_stack *s = &t->stacks[i];
+
+	put_uv(b, s->n);
+	for (uint32_t j = 0; j < s->n; j++)
+		put_uv(b, s->pc[j]);
+}
+
+static int write_stacks(struct trace_writer *w, const struct trace *t,
+			struct errbuf *err)
+{
+	return write_table(w, t, CHUNK_STACKS, &w->stacks_done, t->nstacks,
+			   STACKS_PER_CHUNK, true, put_stack, err);
+}
+
+static void put_sym(struct buf *b, const struct trace *t, size_t i)
+{
+	const struct trace_sym *s = &t->syms[i];
+
 	put_uv(b, s->pc);
 	put_uv(b, s->nframes);
-	for (uint32_t i = 0; i < s->nframes; i++) {
-		const struct trace_frame *f = &t->frames[s->first + i];
+	for (uint32_t j = 0; j < s->nframes; j++) {
+		const struct trace_frame *f = &t->frames[s->first + j];
 
 		put_str(b, f->function);
 		put_str(b, f->file);
@@ -312,20 +319,14 @@ static void put_sym(struct buf *b, const struct trace *t,
 static int write_syms(struct trace_writer *w, const struct trace *t,
 		      struct errbuf *err)
 {
-	while (w->syms_done < t->nsyms) {
-		size_t n = t->nsyms - w->syms_done;
+	return write_table(w, t, CHUNK_SYMBOLS, &w->syms_done, t->nsyms,
+			   SYMS_PER_CHUNK, false, put_sym, err);
+}
 
-		if (n > SYMS_PER_CHUNK)
-			n = SYMS_PER_CHUNK;
-		put_uv(&w->raw, n);
-		put_uv(&w->raw, 0);
-		for (size_t i = 0; i < n; i++)
-			put_sym(&w->raw, t, &t->syms[w->syms_done + i]);
-		if (write_chunk(w, CHUNK_SYMBOLS, err))
-			return -1;
-		w->syms_done += n;
-	}
-	return 0;
+static void put_type(struct buf *b, const struct trace *t, size_t i)
+{
+	put_uv(b, t->types[i].addr);
+	put_str(b, t->types[i].name);
 }
 
 /* Types are written once named; at the end, unnamed ones too. */
@@ -336,25 +337,8 @@ static int write_types(struct trace_writer *w, const struct trace *t,
 
 	while (end < t->ntypes && (all || t->types[end].resolved))
 		end++;
-	while (w->types_done < end) {
-		size_t n = end - w->types_done;
-
-		if (n > TYPES_PER_CHUNK)
-			n = TYPES_PER_CHUNK;
-		put_uv(&w->raw, n);
-		put_uv(&w->raw, 0);
-		for (size_t i = 0; i < n; i++) {
-			const struct trace_type *ty =
-				&t->types[w->types_done + i];
-
-			put_uv(&w->raw, ty->addr);
-			put_str(&w->raw, ty->name);
-		}
-		if (write_chunk(w, CHUNK_TYPES, err))
-			return -1;
-		w->types_done += n;
-	}
-	return 0;
+	return write_table(w, t, CHUNK_TYPES, &w->types_done, end,
+			   TYPES_PER_CHUNK, false, put_type, err);
 }
 
 static void put_events(struct buf *b, const struct trace_event *ev,
@@ -407,28 +391,23 @@ static int write_events(struct trace_writer *w, const struct trace *t,
 	return 0;
 }
 
+static void put_fatal(struct buf *b, const struct trace *t, size_t i)
+{
+	const struct trace_fatal *f = &t->fatals[i];
+
+	put_uv(b, f->ts_ns);
+	put_uv(b, f->tid);
+	put_uv(b, f->goid);
+	put_uv(b, f->stack);
+	put_str(b, f->msg);
+}
+
+/* Fatals and freezes are few: all that are new go in one chunk. */
 static int write_fatals(struct trace_writer *w, const struct trace *t,
 			struct errbuf *err)
 {
-	size_t n = t->nfatals - w->fatals_done;
-
-	if (!n)
-		return 0;
-	put_uv(&w->raw, n);
-	put_uv(&w->raw, 0);
-	for (size_t i = w->fatals_done; i < t->nfatals; i++) {
-		const struct trace_fatal *f = &t->fatals[i];
-
-		put_uv(&w->raw, f->ts_ns);
-		put_uv(&w->raw, f->tid);
-		put_uv(&w->raw, f->goid);
-		put_uv(&w->raw, f->stack);
-		put_str(&w->raw, f->msg);
-	}
-	if (write_chunk(w, CHUNK_FATAL, err))
-		return -1;
-	w->fatals_done = t->nfatals;
-	return 0;
+	return write_table(w, t, CHUNK_FATAL, &w->fatals_done, t->nfatals,
+			   SIZE_MAX, false, put_fatal, err);
 }
 
 static void put_snap_thread(struct buf *b, const struct snap_thread *st)
@@ -445,34 +424,28 @@ static void put_snap_thread(struct buf *b, const struct snap_thread *st)
 		put_uv(b, st->pc[j]);
 }
 
+static void put_freeze(struct buf *b, const struct trace *t, size_t i)
+{
+	const struct trace_freeze *f = &t->freezes[i];
+
+	put_uv(b, f->status);
+	put_uv(b, f->tid);
+	put_delta(b, (uint64_t)(int64_t)f->tracer_pid, 0);
+	put_uv(b, f->mode);
+	put_uv(b, f->freeze_ns);
+	put_uv(b, f->stopped_ns);
+	put_uv(b, f->resume_ns);
+	put_str(b, f->msg);
+	put_uv(b, f->nthreads);
+	for (size_t j = 0; j < f->nthreads; j++)
+		put_snap_thread(b, &f->threads[j]);
+}
+
 static int write_freezes(struct trace_writer *w, const struct trace *t,
 			 struct errbuf *err)
 {
-	size_t n = t->nfreezes - w->freezes_done;
-
-	if (!n)
-		return 0;
-	put_uv(&w->raw, n);
-	put_uv(&w->raw, 0);
-	for (size_t i = w->freezes_done; i < t->nfreezes; i++) {
-		const struct trace_freeze *f = &t->freezes[i];
-
-		put_uv(&w->raw, f->status);
-		put_uv(&w->raw, f->tid);
-		put_delta(&w->raw, (uint64_t)(int64_t)f->tracer_pid, 0);
-		put_uv(&w->raw, f->mode);
-		put_uv(&w->raw, f->freeze_ns);
-		put_uv(&w->raw, f->stopped_ns);
-		put_uv(&w->raw, f->resume_ns);
-		put_str(&w->raw, f->msg);
-		put_uv(&w->raw, f->nthreads);
-		for (size_t j = 0; j < f->nthreads; j++)
-			put_snap_thread(&w->raw, &f->threads[j]);
-	}
-	if (write_chunk(w, CHUNK_FREEZE, err))
-		return -1;
-	w->freezes_done = t->nfreezes;
-	return 0;
+	return write_table(w, t, CHUNK_FREEZE, &w->freezes_done, t->nfreezes,
+			   SIZE_MAX, false, put_freeze, err);
 }
 
 int trace_writer_open(struct trace_writer **out, const char *path,
@@ -696,11 +669,10 @@ static uint32_t map_stack(struct loader *l, struct rd *r)
 
 static int load_stacks(struct loader *l, struct rd *r)
 {
-	uint64_t first = get_uv(r), n = get_count(r, 1);
-	uint64_t nextra = get_uv(r);
+	uint64_t first = get_uv(r), n, nextra;
 	struct trace_stack s;
 
-	if (r->bad || first != l->nstack_ids || nextra > MAX_EXTRA)
+	if (!get_table(r, 1, &n, &nextra) || first != l->nstack_ids)
 		return -1;
 	for (uint64_t i = 0; i < n; i++) {
 		s.n = get_u32(r);
@@ -753,38 +725,69 @@ static int load_one_sym(struct loader *l, struct rd *r, uint64_t nextra)
 	return ret;
 }
 
-static int load_syms(struct loader *l, struct rd *r)
+static int load_one_type(struct loader *l, struct rd *r, uint64_t nextra)
 {
-	uint64_t n = get_count(r, 2), nextra = get_uv(r);
+	uint64_t addr = get_uv(r);
+	const char *name = get_cstr(r, l);
 
-	if (r->bad || nextra > MAX_EXTRA)
+	skip_extra(r, nextra);
+	return r->bad || trace_set_type_name(l->t, addr, name) ? -1 : 0;
+}
+
+/* A table whose records go into the trace one at a time. */
+static int load_each(struct loader *l, struct rd *r, size_t min_size,
+		     int (*load_one)(struct loader *l, struct rd *r,
+				     uint64_t nextra))
+{
+	uint64_t n, nextra;
+
+	if (!get_table(r, min_size, &n, &nextra))
 		return -1;
 	for (uint64_t i = 0; i < n; i++)
-		if (load_one_sym(l, r, nextra))
+		if (load_one(l, r, nextra))
 			return -1;
 	return 0;
 }
 
-static int load_types(struct loader *l, struct rd *r)
-{
-	uint64_t n = get_count(r, 2), nextra = get_uv(r);
+/*
+ * A table the trace takes whole: every record is decoded into a scratch
+ * array (of size bytes each, at least min_size in the file) before any is
+ * added, so a bad one adds none.
+ */
+struct staged_table {
+	size_t min_size, size;
+	int (*decode)(struct loader *l, struct rd *r, void *recs, uint64_t n,
+		      uint64_t nextra);
+	int (*add)(struct trace *t, void *rec);
+};
 
-	if (r->bad || nextra > MAX_EXTRA)
+static int load_staged(struct loader *l, struct rd *r,
+		       const struct staged_table *st)
+{
+	uint64_t n, nextra;
+	uint8_t *recs;
+	int ret = -1;
+
+	if (!get_table(r, st->min_size, &n, &nextra))
 		return -1;
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t addr = get_uv(r);
-		const char *name = get_cstr(r, l);
-
-		skip_extra(r, nextra);
-		if (r->bad || trace_set_type_name(l->t, addr, name))
-			return -1;
-	}
-	return 0;
+	recs = calloc(n ? n : 1, st->size);
+	if (!recs)
+		return -1;
+	if (st->decode(l, r, recs, n, nextra) || r->bad)
+		goto out;
+	for (uint64_t i = 0; i < n; i++)
+		if (st->add(l->t, recs + i * st->size))
+			goto out;
+	ret = 0;
+out:
+	free(recs);
+	return ret;
 }
 
-static int decode_events(struct loader *l, struct rd *r,
-			 struct trace_event *ev, uint64_t n, uint64_t nextra)
+static int decode_events(struct loader *l, struct rd *r, void *recs,
+			 uint64_t n, uint64_t nextra)
 {
+	struct trace_event *ev = recs;
 	uint64_t ts = get_uv(r), map = 0, type = 0, op;
 
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
@@ -808,28 +811,15 @@ static int decode_events(struct loader *l, struct rd *r,
 	return r->bad ? -1 : 0;
 }
 
-static int load_events(struct loader *l, struct rd *r)
+static int add_event(struct trace *t, void *rec)
 {
-	/* Eight fields of at least one byte each. */
-	uint64_t n = get_count(r, 8), nextra = get_uv(r);
-	struct trace_event *ev;
-	int ret = -1;
-
-	if (r->bad || nextra > MAX_EXTRA)
-		return -1;
-	ev = malloc((n ? n : 1) * sizeof(*ev));
-	if (!ev)
-		return -1;
-	if (decode_events(l, r, ev, n, nextra))
-		goto out;
-	for (uint64_t i = 0; i < n; i++)
-		if (trace_add_event(l->t, &ev[i]))
-			goto out;
-	ret = 0;
-out:
-	free(ev);
-	return ret;
+	return trace_add_event(t, rec);
 }
+
+/* Events: eight fields of at least one byte each. */
+static const struct staged_table events_table = {
+	8, sizeof(struct trace_event), decode_events, add_event,
+};
 
 static int load_one_history(struct loader *l, struct rd *r,
 			    struct trace_history *h, uint64_t nextra)
@@ -858,40 +848,31 @@ static int load_one_history(struct loader *l, struct rd *r,
 	return r->bad ? -1 : 0;
 }
 
-static int load_histories(struct loader *l, struct rd *r)
+static int decode_histories(struct loader *l, struct rd *r, void *recs,
+			    uint64_t n, uint64_t nextra)
 {
-	uint64_t n = get_count(r, 4), nextra = get_uv(r);
-	struct trace_history *h;
-	int ret = -1;
+	struct trace_history *h = recs;
 
-	if (r->bad || nextra > MAX_EXTRA)
-		return -1;
-	h = malloc((n ? n : 1) * sizeof(*h));
-	if (!h)
-		return -1;
 	for (uint64_t i = 0; i < n; i++)
 		if (load_one_history(l, r, &h[i], nextra))
-			goto out;
-	for (uint64_t i = 0; i < n; i++)
-		if (trace_add_history(l->t, &h[i], true))
-			goto out;
-	ret = 0;
-out:
-	free(h);
-	return ret;
+			return -1;
+	return 0;
 }
 
-static int load_fatals(struct loader *l, struct rd *r)
+static int add_history(struct trace *t, void *rec)
 {
-	uint64_t n = get_count(r, 5), nextra = get_uv(r);
-	struct trace_fatal *f;
-	int ret = -1;
+	return trace_add_history(t, rec, true);
+}
 
-	if (r->bad || nextra > MAX_EXTRA)
-		return -1;
-	f = calloc(n ? n : 1, sizeof(*f));
-	if (!f)
-		return -1;
+static const struct staged_table histories_table = {
+	4, sizeof(struct trace_history), decode_histories, add_history,
+};
+
+static int decode_fatals(struct loader *l, struct rd *r, void *recs,
+			 uint64_t n, uint64_t nextra)
+{
+	struct trace_fatal *f = recs;
+
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
 		f[i].ts_ns = get_uv(r);
 		f[i].tid = get_u32(r);
@@ -900,16 +881,17 @@ static int load_fatals(struct loader *l, struct rd *r)
 		get_str_into(r, f[i].msg, sizeof(f[i].msg));
 		skip_extra(r, nextra);
 	}
-	if (r->bad)
-		goto out;
-	for (uint64_t i = 0; i < n; i++)
-		if (trace_add_fatal(l->t, &f[i]))
-			goto out;
-	ret = 0;
-out:
-	free(f);
-	return ret;
+	return r->bad ? -1 : 0;
 }
+
+static int add_fatal(struct trace *t, void *rec)
+{
+	return trace_add_fatal(t, rec);
+}
+
+static const struct staged_table fatals_table = {
+	5, sizeof(struct trace_fatal), decode_fatals, add_fatal,
+};
 
 static void load_snap_thread(struct loader *l, struct rd *r,
 			     struct snap_thread *st)
@@ -961,18 +943,6 @@ static int load_one_freeze(struct loader *l, struct rd *r, uint64_t nextra)
 	return ret;
 }
 
-static int load_freezes(struct loader *l, struct rd *r)
-{
-	uint64_t n = get_count(r, 10), nextra = get_uv(r);
-
-	if (r->bad || nextra > MAX_EXTRA)
-		return -1;
-	for (uint64_t i = 0; i < n; i++)
-		if (load_one_freeze(l, r, nextra))
-			return -1;
-	return 0;
-}
-
 static int load_trailer(struct loader *l, struct rd *r)
 {
 	uint64_t lost = get_uv(r), end = get_uv(r);
@@ -997,19 +967,19 @@ static int load_chunk(struct loader *l, uint32_t type, struct rd *r)
 	case CHUNK_STACKS:
 		return load_stacks(l, r);
 	case CHUNK_SYMBOLS:
-		return load_syms(l, r);
+		return load_each(l, r, 2, load_one_sym);
 	case CHUNK_TYPES:
-		return load_types(l, r);
+		return load_each(l, r, 2, load_one_type);
 	case CHUNK_EVENTS:
-		return load_events(l, r);
+		return load_staged(l, r, &events_table);
 	case CHUNK_HISTORIES:
-		return load_histories(l, r);
+		return load_staged(l, r, &histories_table);
 	case CHUNK_FATAL:
-		return load_fatals(l, r);
+		return load_staged(l, r, &fatals_table);
 	case CHUNK_TRAILER:
 		return load_trailer(l, r);
 	case CHUNK_FREEZE:
-		return load_freezes(l, r);
+		return load_each(l, r, 10, load_one_freeze);
 	default:
 		return 0;	/* a newer writer's chunk: skip it */
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The kernel side's lifecycle behind include/tracer.h: open the skeleton,
+ * The kernel side's lifecycle behind tracer.h: open the skeleton,
  * configure it through .rodata, load, attach one uprobe per probe site,
  * drain the BPF ring buffer, detach.
  *

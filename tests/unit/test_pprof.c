@@ -18,6 +18,7 @@
 
 #include "analysis.h"
 #include "export.h"
+#include "leb128.h"
 #include "pprof_proto.h"
 #include "trace.h"
 
@@ -30,15 +31,12 @@ struct rd {
 static uint64_t rd_varint(struct rd *r)
 {
 	uint64_t v = 0;
+	size_t k = leb128_u(r->p, r->end - r->p, LEB128_GO_MAX, &v);
 
-	for (int shift = 0; shift < 64; shift += 7) {
-		assert_true(r->p < r->end);
-		v |= (uint64_t)(*r->p & 0x7f) << shift;
-		if (!(*r->p++ & 0x80))
-			return v;
-	}
-	fail_msg("varint too long");
-	return 0;
+	if (!k)
+		fail_msg("bad varint");
+	r->p += k;
+	return v;
 }
 
 /* Next field: its number, and its value (varint) or bytes (len). */

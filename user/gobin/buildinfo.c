@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buildinfo.h"
+#include "leb128.h"
 
 #define FLAG_BIG_ENDIAN 0x1
 #define FLAG_INLINE 0x2
@@ -22,21 +23,6 @@ static uint64_t rd_ptr(const uint8_t *p, int size, bool big)
 		v = (v << 8) | p[k];
 	}
 	return v;
-}
-
-/* Go's uvarint: at most 10 bytes. Returns bytes used, 0 on error. */
-static size_t uvarint(const uint8_t *p, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n && i < 10; i++) {
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
-			*out = v;
-			return i + 1;
-		}
-	}
-	return 0;
 }
 
 static bool printable(const uint8_t *s, size_t n)
@@ -96,7 +82,7 @@ static int parse_inline(const uint8_t *p, size_t n, struct buildinfo *bi,
 	size_t off = BUILDINFO_HDR_LEN, k;
 	uint64_t len;
 
-	k = uvarint(p + off, n - off, &len);
+	k = leb128_u(p + off, n - off, LEB128_GO_MAX, &len);
 	if (!k || len > n - off - k)
 		return errbuf_set(err, "buildinfo: truncated version");
 	off += k;
@@ -104,7 +90,7 @@ static int parse_inline(const uint8_t *p, size_t n, struct buildinfo *bi,
 		return errbuf_set(err, "buildinfo: no Go version in it");
 	copy_str(bi->version, sizeof(bi->version), p + off, len);
 	off += len;
-	k = uvarint(p + off, n - off, &len);
+	k = leb128_u(p + off, n - off, LEB128_GO_MAX, &len);
 	if (k && len <= n - off - k)
 		find_path(p + off + k, len, bi);
 	return 0;

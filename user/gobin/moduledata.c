@@ -74,17 +74,14 @@ static const uint8_t *rela_table(const struct elf_file *ef,
 }
 
 /*
- * Pointer-sized field at addr. Slots written only through a dynamic
- * relocation (external linkers may leave them 0 in the file) are read from
- * the R_X86_64_RELATIVE addend instead.
+ * Calls fn(ctx, where, addend) on each R_X86_64_RELATIVE relocation of
+ * every SHT_RELA section, until it returns true; false when none did.
  */
-static uint64_t read_ptr(const struct elf_file *ef, uint64_t addr)
+static bool each_relative(const struct elf_file *ef,
+			  bool (*fn)(void *ctx, uint64_t where,
+				     uint64_t addend),
+			  void *ctx)
 {
-	const uint8_t *p = elf_vaddr_ptr(ef, addr, 8);
-	uint64_t v = p ? rd64(p) : 0;
-
-	if (v)
-		return v;
 	for (size_t i = 0; i < ef->nsections; i++) {
 		const struct elf_section *s = &ef->sections[i];
 		const uint8_t *r = rela_table(ef, s);
@@ -92,12 +89,41 @@ static uint64_t read_ptr(const struct elf_file *ef, uint64_t addr)
 		if (!r)
 			continue;
 		for (uint64_t o = 0; o + 24 <= s->size; o += 24) {
-			if (rd64(r + o) == addr &&
-			    ELF64_R_TYPE(rd64(r + o + 8)) == R_X86_64_RELATIVE)
-				return rd64(r + o + 16);
+			if (ELF64_R_TYPE(rd64(r + o + 8)) == R_X86_64_RELATIVE &&
+			    fn(ctx, rd64(r + o), rd64(r + o + 16)))
+				return true;
 		}
 	}
-	return 0;
+	return false;
+}
+
+struct slot {
+	uint64_t addr, value;
+};
+
+static bool slot_relocated(void *ctx, uint64_t where, uint64_t addend)
+{
+	struct slot *sl = ctx;
+
+	if (where != sl->addr)
+		return false;
+	sl->value = addend;
+	return true;
+}
+
+/*
+ * Pointer-sized field at addr. Slots written only through a dynamic
+ * relocation (external linkers may leave them 0 in the file) are read from
+ * the R_X86_64_RELATIVE addend instead.
+ */
+static uint64_t read_ptr(const struct elf_file *ef, uint64_t addr)
+{
+	const uint8_t *p = elf_vaddr_ptr(ef, addr, 8);
+	struct slot sl = { addr, p ? rd64(p) : 0 };
+
+	if (!sl.value)
+		each_relative(ef, slot_relocated, &sl);
+	return sl.value;
 }
 
 static bool in_exec_segment(const struct elf_file *ef, uint64_t addr)
@@ -193,26 +219,28 @@ static bool scan_section(const struct elf_file *ef,
 	return false;
 }
 
+struct reloc_scan {
+	const struct elf_file *ef;
+	uint64_t pclntab_addr;
+	enum pclntab_version v;
+	struct moduledata *md;
+};
+
+static bool reloc_candidate(void *ctx, uint64_t where, uint64_t addend)
+{
+	struct reloc_scan *rs = ctx;
+
+	return addend == rs->pclntab_addr &&
+	       try_candidate(rs->ef, where, rs->v, rs->md);
+}
+
 /* Fallback: a pcHeader pointer set only by a dynamic relocation. */
 static bool scan_relocs(const struct elf_file *ef, uint64_t pclntab_addr,
 			enum pclntab_version v, struct moduledata *md)
 {
-	for (size_t i = 0; i < ef->nsections; i++) {
-		const struct elf_section *s = &ef->sections[i];
-		const uint8_t *r = rela_table(ef, s);
+	struct reloc_scan rs = { ef, pclntab_addr, v, md };
 
-		if (!r)
-			continue;
-		for (uint64_t o = 0; o + 24 <= s->size; o += 24) {
-			uint64_t type = ELF64_R_TYPE(rd64(r + o + 8));
-
-			if (type == R_X86_64_RELATIVE &&
-			    rd64(r + o + 16) == pclntab_addr &&
-			    try_candidate(ef, rd64(r + o), v, md))
-				return true;
-		}
-	}
-	return false;
+	return each_relative(ef, reloc_candidate, &rs);
 }
 
 int moduledata_find(const struct elf_file *ef, uint64_t pclntab_addr,

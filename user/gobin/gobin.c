@@ -286,6 +286,14 @@ static const uint8_t *func_code(const struct gobin *gb,
 	return elf_vaddr_ptr(&gb->elf, f->entry, *n);
 }
 
+/* The function called name and its bytes, or NULL. */
+static const uint8_t *named_code(const struct gobin *gb, const char *name,
+				 const struct pcln_func **f, size_t *n)
+{
+	*f = pclntab_find_name(gb->pcln, name);
+	return func_code(gb, *f, n);
+}
+
 static void get_section(const struct elf_file *ef, const char *name,
 			const uint8_t **p, size_t *n, bool *owned)
 {
@@ -354,12 +362,10 @@ static void dwarf_facts(struct gobin *gb, struct fact_set *fs)
 static bool flag_from_code(struct gobin *gb, struct x86_flag_toggle *ft)
 {
 	for (size_t i = 0; i < sizeof(flag_fns) / sizeof(flag_fns[0]); i++) {
-		const struct pcln_func *f =
-			pclntab_find_name(gb->pcln, flag_fns[i]);
-		const uint8_t *code;
+		const struct pcln_func *f;
 		size_t n;
+		const uint8_t *code = named_code(gb, flag_fns[i], &f, &n);
 
-		code = func_code(gb, f, &n);
 		if (code && x86_find_flag_toggle(code, n, f->entry, ft))
 			return true;
 	}
@@ -465,12 +471,10 @@ static bool seed_in_code(const struct gobin *gb, const struct pcln_func *f,
 static void code_seed(const struct gobin *gb, struct fact_set *fs)
 {
 	for (size_t i = 0; i < sizeof(seed_fns) / sizeof(seed_fns[0]); i++) {
-		const struct pcln_func *f =
-			pclntab_find_name(gb->pcln, seed_fns[i]);
-		const uint8_t *code;
+		const struct pcln_func *f;
 		size_t n;
+		const uint8_t *code = named_code(gb, seed_fns[i], &f, &n);
 
-		code = func_code(gb, f, &n);
 		if (code && seed_in_code(gb, f, code, n, &fs->seed)) {
 			fs->has_seed = true;
 			return;
@@ -484,13 +488,12 @@ static void code_seed(const struct gobin *gb, struct fact_set *fs)
  */
 static void code_goid(const struct gobin *gb, struct fact_set *fs)
 {
-	const struct pcln_func *f =
-		pclntab_find_name(gb->pcln, "runtime.goroutineheader");
+	const struct pcln_func *f;
 	const uint8_t *code;
 	int64_t disp;
 	size_t n;
 
-	code = func_code(gb, f, &n);
+	code = named_code(gb, "runtime.goroutineheader", &f, &n);
 	if (!code || !x86_find_gstatus_load(code, n, &disp) || disp < 0 ||
 	    disp > 4096)
 		return;

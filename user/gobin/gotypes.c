@@ -22,6 +22,7 @@
 
 #include "gotypes.h"
 #include "le.h"
+#include "leb128.h"
 
 #define TYPE_SIZE 48
 #define OFF_TFLAG 20
@@ -100,14 +101,9 @@ static int read_name(const struct gotypes *t, uint64_t off,
 		len = (uint64_t)p[1] << 8 | p[2];
 		hdr = 3;
 	} else {
-		for (size_t i = 1; i < 11 && i < avail; i++) {
-			len |= (uint64_t)(p[i] & 0x7f) << (7 * (i - 1));
-			if (!(p[i] & 0x80)) {
-				hdr = i + 1;
-				break;
-			}
-		}
-		if (!hdr)
+		hdr = leb128_u(p + 1, (avail < 16 ? avail : 16) - 1,
+			       LEB128_GO_MAX, &len);
+		if (!hdr++)
 			return -1;
 	}
 	if (len > MAX_NAME || len > avail - hdr)

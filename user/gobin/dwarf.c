@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dwarf.h"
+#include "leb128.h"
 
 #define DW_TAG_member		0x0d
 #define DW_TAG_structure_type	0x13
@@ -50,50 +51,27 @@ static uint64_t rd_uint(struct rd *r, size_t n)
 	return v;
 }
 
-static uint64_t rd_uleb(struct rd *r)
+/* One LEB128 at the cursor; a bad one makes r bad. */
+static uint64_t rd_leb(struct rd *r, size_t max, bool sign)
 {
 	uint64_t v = 0;
-	unsigned shift = 0;
+	size_t k = r->bad ? 0 : leb128_read(r->p + r->off, r->len - r->off,
+					    max, sign, &v);
 
-	for (;;) {
-		uint8_t b;
+	if (!k)
+		r->bad = true;
+	r->off += k;
+	return v;
+}
 
-		if (!rd_need(r, 1))
-			return 0;
-		b = r->p[r->off++];
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (!(b & 0x80))
-			return v;
-		if (shift > 70) {	/* over-long encoding */
-			r->bad = true;
-			return 0;
-		}
-	}
+static uint64_t rd_uleb(struct rd *r)
+{
+	return rd_leb(r, LEB128_DWARF_U_MAX, false);
 }
 
 static int64_t rd_sleb(struct rd *r)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-
-	do {
-		if (!rd_need(r, 1))
-			return 0;
-		b = r->p[r->off++];
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (shift > 70) {
-			r->bad = true;
-			return 0;
-		}
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
-		v |= ~0ULL << shift;
-	return (int64_t)v;
+	return (int64_t)rd_leb(r, LEB128_DWARF_S_MAX, true);
 }
 
 static void rd_skip(struct rd *r, uint64_t n)

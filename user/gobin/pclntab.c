@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "le.h"
+#include "leb128.h"
 #include "pclntab.h"
 
 #define MAGIC_116 0xfffffffaU
@@ -374,24 +375,19 @@ const struct pcln_func *pclntab_find_pc(const struct pclntab *t, uint64_t pc)
 	return &t->funcs[lo - 1];
 }
 
-/* Go's readvarint, capped at 5 bytes (a uint32). */
+/* Go's readvarint: a uint32, so at most 5 bytes. */
 static bool read_varint(const struct pclntab *t, uint64_t *off, uint32_t *v)
 {
-	uint32_t r = 0;
+	uint64_t r;
+	size_t k = *off < t->size ?
+		   leb128_u(t->data + *off, t->size - *off, LEB128_U32_MAX, &r) :
+		   0;
 
-	for (unsigned shift = 0; shift < 35; shift += 7) {
-		const uint8_t *p = at(t, *off, 1);
-
-		if (!p)
-			return false;
-		(*off)++;
-		r |= (uint32_t)(*p & 0x7f) << shift;
-		if (!(*p & 0x80)) {
-			*v = r;
-			return true;
-		}
-	}
-	return false;
+	if (!k || r > UINT32_MAX)
+		return false;
+	*off += k;
+	*v = (uint32_t)r;
+	return true;
 }
 
 /*
