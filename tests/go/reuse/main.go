@@ -49,8 +49,12 @@ func inGoroutine(f func()) {
 	<-done
 }
 
-// lookFor makes maps of old's type until one lands at addr.
+// lookFor makes maps of old's type until one lands at addr. One P while
+// it looks: the freed slot comes back through that P's own cache, whatever
+// else the machine is doing (with several, a busy host could keep it on
+// another P's for every round).
 func lookFor(addr uintptr) (int, bool) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	for round := 1; round <= maxRounds; round++ {
 		sink = nil
 		runtime.GC()
