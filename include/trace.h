@@ -183,6 +183,12 @@ struct trace {
 	size_t cap_events, cap_stacks, cap_syms, cap_frames, cap_types,
 	       cap_maps, cap_histories, cap_fatals;
 	struct trace_index *idx;
+	/*
+	 * Set by a reader that streams events through (record, report):
+	 * maps[] stays empty and map_id 0, so memory does not grow with
+	 * every (address, type) ever seen.
+	 */
+	bool no_map_table;
 };
 
 /* All functions returning int: 0 on success, -1 when out of memory. */

@@ -593,6 +593,10 @@ struct loader {
 	uint64_t trailer_events;
 	char *str;		/* scratch for NUL-terminated strings */
 	size_t str_cap;
+	size_t nloaded;		/* events read (the callback may drop them) */
+	trace_events_fn on_events;
+	void *ctx;
+	bool cb_failed;
 };
 
 /* A string field as a NUL-terminated scratch copy (valid until next). */
@@ -785,6 +789,11 @@ static int load_events(struct loader *l, struct rd *r)
 	for (uint64_t i = 0; i < n; i++)
 		if (trace_add_event(l->t, &ev[i]))
 			goto out;
+	l->nloaded += n;
+	if (l->on_events && l->on_events(l->t, l->t->nevents - n, l->ctx)) {
+		l->cb_failed = true;
+		goto out;
+	}
 	ret = 0;
 out:
 	free(ev);
@@ -988,10 +997,26 @@ static const char *const why[] = {
 	[CHUNK_MALFORMED] = "is malformed",
 };
 
+/*
+ * Streaming: the chunks read are not read again; give their pages back so
+ * a mapped file of any size costs no more than the chunk at hand.
+ */
+static void release_pages(const uint8_t *data, size_t off, size_t *done)
+{
+	const size_t step = 16 << 20;
+	uintptr_t from = (uintptr_t)data + *done;
+	uintptr_t to = ((uintptr_t)data + off) & ~(uintptr_t)4095;
+
+	if (off - *done < step || to <= from)
+		return;
+	madvise((void *)from, to - from, MADV_DONTNEED);
+	*done = to - (uintptr_t)data;
+}
+
 static int load_chunks(struct loader *l, const uint8_t *data, size_t size,
 		       struct errbuf *err, struct errbuf *warn)
 {
-	size_t off = HEADER_SIZE, used = 0;
+	size_t off = HEADER_SIZE, used = 0, done = 0;
 	enum chunk_result res = CHUNK_OK;
 	uint32_t type = 0;
 
@@ -1000,7 +1025,11 @@ static int load_chunks(struct loader *l, const uint8_t *data, size_t size,
 		if (res != CHUNK_OK)
 			break;
 		off += used;
+		if (l->on_events)
+			release_pages(data, off, &done);
 	}
+	if (l->cb_failed)
+		return errbuf_set(err, "out of memory analysing %s", l->name);
 	if (!l->have_meta)
 		return errbuf_set(err, "%s %s before its first chunk ended: "
 				  "nothing to report", l->name,
@@ -1008,24 +1037,26 @@ static int load_chunks(struct loader *l, const uint8_t *data, size_t size,
 	if (res != CHUNK_OK)
 		errbuf_set(warn, "%s: the chunk at byte %zu %s; reporting the "
 			   "%zu events before it", l->name, off, why[res],
-			   l->t->nevents);
+			   l->nloaded);
 	else if (!l->have_trailer)
 		errbuf_set(warn, "%s has no trailer (the recording did not "
 			   "finish); reporting the %zu events it holds",
-			   l->name, l->t->nevents);
-	else if (l->trailer_events != l->t->nevents)
+			   l->name, l->nloaded);
+	else if (l->trailer_events != l->nloaded)
 		errbuf_set(warn, "%s: its trailer counts %llu events but it "
 			   "holds %zu", l->name,
 			   (unsigned long long)l->trailer_events,
-			   l->t->nevents);
+			   l->nloaded);
 	l->t->complete = res == CHUNK_OK && l->have_trailer;
 	return 0;
 }
 
-int trace_load_mem(struct trace *t, const uint8_t *data, size_t size,
-		   const char *name, struct errbuf *err, struct errbuf *warn)
+static int load_mem(struct trace *t, const uint8_t *data, size_t size,
+		    const char *name, trace_events_fn fn, void *ctx,
+		    struct errbuf *err, struct errbuf *warn)
 {
-	struct loader l = { .t = t, .name = name };
+	struct loader l = { .t = t, .name = name, .on_events = fn,
+			    .ctx = ctx };
 	int ret;
 
 	warn->msg[0] = '\0';
@@ -1037,8 +1068,20 @@ int trace_load_mem(struct trace *t, const uint8_t *data, size_t size,
 	return ret;
 }
 
+int trace_load_mem(struct trace *t, const uint8_t *data, size_t size,
+		   const char *name, struct errbuf *err, struct errbuf *warn)
+{
+	return load_mem(t, data, size, name, NULL, NULL, err, warn);
+}
+
 int trace_load_path(struct trace *t, const char *path, struct errbuf *err,
 		    struct errbuf *warn)
+{
+	return trace_stream_path(t, path, NULL, NULL, err, warn);
+}
+
+int trace_stream_path(struct trace *t, const char *path, trace_events_fn fn,
+		      void *ctx, struct errbuf *err, struct errbuf *warn)
 {
 	struct stat st;
 	void *data = NULL;
@@ -1062,8 +1105,8 @@ int trace_load_path(struct trace *t, const char *path, struct errbuf *err,
 		}
 	}
 	close(fd);
-	ret = trace_load_mem(t, data ? data : (const uint8_t *)"", st.st_size,
-			     path, err, warn);
+	ret = load_mem(t, data ? data : (const uint8_t *)"", st.st_size,
+		       path, fn, ctx, err, warn);
 	if (data)
 		munmap(data, st.st_size);
 	return ret;
