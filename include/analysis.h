@@ -163,8 +163,9 @@ struct analysis {
 	struct an_stream *st;	/* between analysis_begin() and _end() */
 };
 
-#define AN_MAX_ROWS	262144	/* maps kept at once before folding */
+#define AN_MAX_ROWS	65536	/* maps kept at once before folding */
 #define AN_LIST_HIDDEN	1000	/* hidden maps still listed at the end */
+#define AN_LIST_NONE	SIZE_MAX	/* list_hidden: every one folded */
 
 struct analysis_opts {
 	uint64_t tight_ns;	/* 0: AN_TIGHT_NS */
@@ -180,7 +181,7 @@ struct analysis_opts {
 	 */
 	bool fold;
 	size_t max_rows;	/* 0: AN_MAX_ROWS */
-	size_t list_hidden;	/* 0: AN_LIST_HIDDEN */
+	size_t list_hidden;	/* 0: AN_LIST_HIDDEN; AN_LIST_NONE: none */
 };
 
 /*
@@ -201,7 +202,7 @@ void analysis_free(struct analysis *an);
  * feed. end() finishes the maps (t's fatals judge the crash) and ranks
  * them. No ev_map[] or ev_flags[] in this mode. 0, or -1 out of memory.
  */
-#define AN_REORDER	131072
+#define AN_REORDER	16384
 
 int analysis_begin(struct analysis *an, const struct analysis_opts *opts);
 int analysis_feed(struct analysis *an, const struct trace *t,

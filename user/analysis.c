@@ -26,7 +26,13 @@
 #define MAX_OPEN_ITERS	8	/* range loops tracked at once per map */
 #define HOT_MIN_HANDOFFS 10	/* fewer is never "hot", whatever the rate */
 #define MIN_SPAN_NS	1000000ULL
-#define LIGHT_LINES	3	/* lines a light row holds */
+#define LIGHT_LINES	4	/* lines a light row holds */
+/*
+ * What a full row costs, in light rows: the struct and its small tables
+ * (threads, goroutines, writers, lines) at their first size. The budget
+ * (analysis_opts.max_rows) is in light rows.
+ */
+#define FULL_WEIGHT	14
 
 #define LINE_NONE	UINT64_MAX	/* the stack is empty */
 #define LINE_RAW	(1ULL << 63)	/* a PC with no frames: itself */
@@ -107,9 +113,13 @@ struct an_stream {
 	/* Rows, and the live one at each address. */
 	struct row *rows;
 	size_t nrows, cap_rows, nkept;
+	size_t weight;		/* kept rows, full ones FULL_WEIGHT each */
 	uint32_t *free_rows;
 	size_t nfree, cap_free;
-	uint32_t *slot;		/* address table: row + 1, 0 empty */
+	/* Dead rows (fold mode), oldest first: folded first, no sorting. */
+	uint32_t *dead_q;
+	size_t dead_head, ndead, cap_dead;
+	struct aslot *slot;	/* address table */
 	size_t nslot, nlive;
 
 	struct kvtab privk;	/* (type, first line id) -> privs[] index */
@@ -306,6 +316,15 @@ static int sync_stacks(struct analysis *an, const struct trace *t)
 
 /* ---- the address table: the live row at each address -------------------- */
 
+/*
+ * The address is kept in the slot: a probe compares without touching the
+ * row (a cache miss per step otherwise).
+ */
+struct aslot {
+	uint64_t addr;
+	uint32_t row1;		/* row + 1, 0 empty */
+};
+
 static size_t addr_hash(uint64_t addr, size_t nslot)
 {
 	return kv_mix(addr) & (nslot - 1);
@@ -314,17 +333,17 @@ static size_t addr_hash(uint64_t addr, size_t nslot)
 static int addr_rehash(struct an_stream *s)
 {
 	size_t nslot = s->nslot ? s->nslot * 2 : 1024;
-	uint32_t *slot = calloc(nslot, sizeof(*slot));
+	struct aslot *slot = calloc(nslot, sizeof(*slot));
 
 	if (!slot)
 		return -1;
 	for (size_t i = 0; i < s->nslot; i++) {
 		size_t j;
 
-		if (!s->slot[i])
+		if (!s->slot[i].row1)
 			continue;
-		j = addr_hash(s->rows[s->slot[i] - 1].addr, nslot);
-		while (slot[j])
+		j = addr_hash(s->slot[i].addr, nslot);
+		while (slot[j].row1)
 			j = (j + 1) & (nslot - 1);
 		slot[j] = s->slot[i];
 	}
@@ -339,7 +358,7 @@ static size_t addr_slot(const struct an_stream *s, uint64_t addr)
 {
 	size_t i = addr_hash(addr, s->nslot);
 
-	while (s->slot[i] && s->rows[s->slot[i] - 1].addr != addr)
+	while (s->slot[i].row1 && s->slot[i].addr != addr)
 		i = (i + 1) & (s->nslot - 1);
 	return i;
 }
@@ -349,22 +368,22 @@ static void addr_delete(struct an_stream *s, uint64_t addr)
 {
 	size_t mask = s->nslot - 1, i = addr_slot(s, addr), j = i;
 
-	if (!s->slot[i])
+	if (!s->slot[i].row1)
 		return;
-	s->slot[i] = 0;
+	s->slot[i].row1 = 0;
 	s->nlive--;
 	for (;;) {
 		size_t home;
 
 		j = (j + 1) & mask;
-		if (!s->slot[j])
+		if (!s->slot[j].row1)
 			return;
-		home = addr_hash(s->rows[s->slot[j] - 1].addr, s->nslot);
+		home = addr_hash(s->slot[j].addr, s->nslot);
 		/* Leave it when its home lies cyclically in (i, j]. */
 		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 			continue;
 		s->slot[i] = s->slot[j];
-		s->slot[j] = 0;
+		s->slot[j].row1 = 0;
 		i = j;
 	}
 }
@@ -383,6 +402,7 @@ static int new_row(struct an_stream *s, uint32_t *id)
 	}
 	memset(&s->rows[*id], 0, sizeof(s->rows[0]));
 	s->nkept++;
+	s->weight++;
 	return 0;
 }
 
@@ -434,6 +454,21 @@ static uint64_t owner(const struct trace_event *ev)
 	return ev->goid ? ev->goid : OWNER_TID | ev->tid;
 }
 
+static int dead_push(struct an_stream *s, uint32_t id)
+{
+	if (s->dead_head && s->ndead == s->cap_dead) {
+		s->ndead -= s->dead_head;
+		memmove(s->dead_q, s->dead_q + s->dead_head,
+			s->ndead * sizeof(*s->dead_q));
+		s->dead_head = 0;
+	}
+	if (grow((void **)&s->dead_q, &s->cap_dead, s->ndead + 1,
+		 sizeof(*s->dead_q)))
+		return -1;
+	s->dead_q[s->ndead++] = id;
+	return 0;
+}
+
 /* Splits on a type or seed change at one address; see analysis.h. */
 static int identity(struct an_stream *s, const struct trace_event *ev,
 		    uint64_t g, uint32_t *id)
@@ -445,23 +480,27 @@ static int identity(struct an_stream *s, const struct trace_event *ev,
 	if ((s->nlive + 1) * 2 > s->nslot && addr_rehash(s))
 		return -1;
 	i = addr_slot(s, ev->map);
-	if (s->slot[i]) {
-		r = &s->rows[s->slot[i] - 1];
+	if (s->slot[i].row1) {
+		uint32_t old = s->slot[i].row1 - 1;
+
+		r = &s->rows[old];
 		if (r->type == ev->type && !seed_says_new(r, ev)) {
-			*id = s->slot[i] - 1;
+			*id = old;
 			note_seed(r, ev, g);
 			return 0;
 		}
 		/* Another map now: the old one can have no more events. */
 		r->dead = true;
 		gen = r->gen + 1;
+		if (s->fold && dead_push(s, old))
+			return -1;
 		if (new_row(s, id))
 			return -1;
-		s->slot[i] = *id + 1;	/* the same address: the same slot */
+		s->slot[i].row1 = *id + 1;	/* the same address */
 	} else {
 		if (new_row(s, id))
 			return -1;
-		s->slot[i] = *id + 1;
+		s->slot[i] = (struct aslot){ ev->map, *id + 1 };
 		s->nlive++;
 	}
 	r = &s->rows[*id];
@@ -521,7 +560,7 @@ static int promote(struct an_stream *s, struct row *r)
 						  .site = r->iter_site,
 						  .used = true };
 	r->full = f;
-	(void)s;
+	s->weight += FULL_WEIGHT - 1;
 	return 0;
 fail:
 	full_free(f);
@@ -893,8 +932,9 @@ static int fold_row(struct analysis *an, uint32_t id)
 	an->priv_maps++;
 	an->priv_events += m.events;
 	if (!r->dead && s->nslot &&
-	    s->slot[addr_slot(s, r->addr)] == id + 1)
+	    s->slot[addr_slot(s, r->addr)].row1 == id + 1)
 		addr_delete(s, r->addr);
+	s->weight -= r->full ? FULL_WEIGHT : 1;
 	full_free(r->full);
 	r->full = NULL;
 	r->gone = true;
@@ -936,36 +976,49 @@ static struct cand *candidates(const struct an_stream *s, bool by_events,
 	for (size_t i = 0; i < s->nrows; i++) {
 		const struct row *r = &s->rows[i];
 
+		/* Under pressure the dead go through their queue. */
 		if (r->gone || (has_exempt && r->addr == exempt) ||
-		    !row_hidden(s, r))
+		    (!by_events && r->dead) || !row_hidden(s, r))
 			continue;
 		c[*n].id = i;
-		if (by_events)
-			c[*n].key = UINT64_MAX - row_events(r);
-		else
-			c[*n].key = r->dead ? 0 : r->last_ns + 1;
+		c[*n].key = by_events ? UINT64_MAX - row_events(r) :
+			    r->last_ns;
 		(*n)++;
 	}
 	qsort(c, *n, sizeof(*c), cmp_cand);
 	return c;
 }
 
-/* Memory runs short: fold until half the budget is used. */
+/*
+ * Memory runs short: fold until half the budget is used; the dead first
+ * (they can change no more: exact), oldest first, then the quietest.
+ * A dead row that is a finding stays.
+ */
 static int fold_some(struct analysis *an)
 {
 	struct an_stream *s = an->st;
 	size_t n, keep = s->max_rows / 2;
-	struct cand *c = candidates(s, false, 0, false, &n);
+	struct cand *c;
 	int ret = 0;
 
+	while (s->dead_head < s->ndead && s->weight > keep) {
+		uint32_t id = s->dead_q[s->dead_head++];
+
+		if (!s->rows[id].gone && row_hidden(s, &s->rows[id]) &&
+		    fold_row(an, id))
+			return -1;
+	}
+	if (s->weight <= keep)
+		return 0;
+	c = candidates(s, false, 0, false, &n);
 	if (!c)
 		return -1;
-	for (size_t i = 0; i < n && s->nkept > keep && !ret; i++)
+	for (size_t i = 0; i < n && s->weight > keep && !ret; i++)
 		ret = fold_row(an, c[i].id);
 	free(c);
 	/* Too many rows worth keeping: look again when they double. */
-	if (s->nkept > keep)
-		s->max_rows = s->nkept * 2;
+	if (s->weight > keep)
+		s->max_rows = s->weight * 2;
 	return ret;
 }
 
@@ -1222,7 +1275,7 @@ static int fold_check(struct analysis *an)
 {
 	struct an_stream *s = an->st;
 
-	return s->fold && s->nkept > s->max_rows ? fold_some(an) : 0;
+	return s->fold && s->weight >= s->max_rows ? fold_some(an) : 0;
 }
 
 /* Walks the oldest n of the pending events; the rest move to the front. */
@@ -1239,9 +1292,8 @@ static int walk_pending(struct analysis *an, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		uint32_t p = s->pkey[i].pos;
 
-		if (one_event(an, &s->pev[p], s->pseq[p]))
-			return -1;
-		if ((i & 4095) == 4095 && fold_check(an))
+		/* Before the event: a new row must find room. */
+		if (fold_check(an) || one_event(an, &s->pev[p], s->pseq[p]))
 			return -1;
 	}
 	if (rest) {
@@ -1382,7 +1434,8 @@ static int fold_rest(struct analysis *an, const struct trace *t)
 
 	if (!cd)
 		return -1;
-	for (size_t i = s->list_hidden; i < n && !ret; i++)
+	for (size_t i = s->list_hidden == AN_LIST_NONE ? 0 : s->list_hidden;
+	     i < n && !ret; i++)
 		ret = fold_row(an, cd[i].id);
 	free(cd);
 	return ret;
@@ -1404,6 +1457,7 @@ static void stream_free(struct an_stream *s)
 		full_free(s->rows[i].full);
 	free(s->rows);
 	free(s->free_rows);
+	free(s->dead_q);
 	free(s->slot);
 	free(s->canon);
 	free(s->stack_lid);
