@@ -149,9 +149,10 @@ struct analysis {
 	struct an_site *sites;
 	size_t nsites;
 	uint32_t *stack_site;	/* per trace stack: its site */
-	uint32_t *ev_map;	/* per event: index into maps[] */
-	uint8_t *ev_flags;	/* per event: AN_EV_* */
-	size_t nevents;
+	uint32_t *ev_map;	/* per event: index into maps[]; NULL when
+				 * folded or streamed (analysis_opts.fold) */
+	uint8_t *ev_flags;	/* per event: AN_EV_*; NULL likewise */
+	size_t nevents;		/* every event analysed */
 	uint64_t duration_ns;
 	uint64_t start_ns;	/* time 0 of the trace (for relative times) */
 	/* Folded maps (analysis_opts.fold), most operations first. */

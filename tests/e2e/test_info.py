@@ -46,7 +46,7 @@ GO119_FUNCS = {
 SWISS_FUNCS = {
     **COMMON_FUNCS,
     "runtime.mapclear": "clear",
-    "runtime.mapIterStart": "iter_init",
+    "runtime.mapIterStart": "iterate",
     "runtime.mapIterNext": "iter_next",
     "runtime.throw": "fatal",
 }
