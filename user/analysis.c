@@ -470,9 +470,29 @@ static int dead_push(struct an_stream *s, uint32_t id)
 }
 
 /* Splits on a type or seed change at one address; see analysis.h. */
-static int identity(struct an_stream *s, const struct trace_event *ev,
+static int fold_row(struct analysis *an, uint32_t id);
+
+/*
+ * A map whose address a newer map took can change no more. Once the rows
+ * fill half the budget (a big trace: it would be folded anyway) a light
+ * one is folded at once, while it is in cache; otherwise it queues, and
+ * stays listed if memory never runs short (short traces).
+ */
+static int bury(struct analysis *an, uint32_t old)
+{
+	struct an_stream *s = an->st;
+
+	if (!s->fold)
+		return 0;
+	if (!s->rows[old].full && s->weight >= s->max_rows / 2)
+		return fold_row(an, old);
+	return dead_push(s, old);
+}
+
+static int identity(struct analysis *an, const struct trace_event *ev,
 		    uint64_t g, uint32_t *id)
 {
+	struct an_stream *s = an->st;
 	size_t i;
 	uint32_t gen = 0;
 	struct row *r;
@@ -492,7 +512,7 @@ static int identity(struct an_stream *s, const struct trace_event *ev,
 		/* Another map now: the old one can have no more events. */
 		r->dead = true;
 		gen = r->gen + 1;
-		if (s->fold && dead_push(s, old))
+		if (bury(an, old))
 			return -1;
 		if (new_row(s, id))
 			return -1;
@@ -791,7 +811,7 @@ static int one_event(struct analysis *an, const struct trace_event *ev,
 		return -1;	/* the caller syncs stacks first */
 	site = an->stack_site[ev->stack];
 	lid = s->stack_lid[ev->stack];
-	if (identity(s, ev, g, &id))
+	if (identity(an, ev, g, &id))
 		return -1;
 	r = &s->rows[id];
 	r->last_ns = ev->ts_ns;
