@@ -124,6 +124,24 @@ struct an_map {
 #define AN_EV_HANDOFF	0x02	/* a write right after another goroutine's */
 #define AN_EV_OVERLAP	0x04	/* began with the flag set */
 
+/*
+ * Maps folded away (analysis_opts.fold): maps whose verdict is hidden by
+ * default (one goroutine, no writes, or handed over once), summed per
+ * (type, first site): the line of the first operation seen on the map.
+ * Their per-map rows are gone; these counts are exact.
+ */
+struct an_private {
+	uint64_t type;
+	const char *type_name;	/* NULL when unknown */
+	uint32_t stack;		/* the first operation of the first such map */
+	uint64_t maps;
+	uint64_t events;
+	uint64_t writes;
+	uint64_t ops[TRACE_NKINDS];
+};
+
+struct an_stream;		/* analysis.c: the walk's state */
+
 struct analysis {
 	struct an_map *maps;	/* ranked: findings first, worst first */
 	size_t nmaps;
@@ -131,22 +149,66 @@ struct analysis {
 	struct an_site *sites;
 	size_t nsites;
 	uint32_t *stack_site;	/* per trace stack: its site */
-	uint32_t *ev_map;	/* per event: index into maps[] */
-	uint8_t *ev_flags;	/* per event: AN_EV_* */
-	size_t nevents;
+	uint32_t *ev_map;	/* per event: index into maps[]; NULL when
+				 * folded or streamed (analysis_opts.fold) */
+	uint8_t *ev_flags;	/* per event: AN_EV_*; NULL likewise */
+	size_t nevents;		/* every event analysed */
 	uint64_t duration_ns;
 	uint64_t start_ns;	/* time 0 of the trace (for relative times) */
+	/* Folded maps (analysis_opts.fold), most operations first. */
+	struct an_private *privs;
+	size_t nprivs;
+	uint64_t priv_maps;	/* maps in privs[] */
+	uint64_t priv_events;	/* their operations */
+	uint64_t maps_seen;	/* nmaps + priv_maps */
+	struct an_stream *st;	/* between analysis_begin() and _end() */
 };
+
+#define AN_MAX_ROWS	65536	/* maps kept at once before folding */
+#define AN_LIST_HIDDEN	1000	/* hidden maps still listed at the end */
+#define AN_LIST_NONE	SIZE_MAX	/* list_hidden: every one folded */
 
 struct analysis_opts {
 	uint64_t tight_ns;	/* 0: AN_TIGHT_NS */
 	double hot_rate;	/* 0: AN_HOT_RATE */
+	/*
+	 * Bounded memory: a map whose verdict is hidden is folded into
+	 * privs[] when more than max_rows maps are kept (the quietest and
+	 * those whose address a newer map took first), and at the end all
+	 * but the list_hidden busiest. A map folded while still live and
+	 * later touched again starts a new row (its first part stays in
+	 * privs[]): the one approximation, only under memory pressure.
+	 * Without fold every map keeps its row (the --all reports).
+	 */
+	bool fold;
+	size_t max_rows;	/* 0: AN_MAX_ROWS */
+	size_t list_hidden;	/* 0: AN_LIST_HIDDEN; AN_LIST_NONE: none */
 };
 
-/* 0, or -1 when out of memory. opts may be NULL. */
+/*
+ * The whole of t->events at once, unfolded unless opts->fold; ev_map[]
+ * and ev_flags[] are filled (the exports need them) only without fold.
+ * 0, or -1 when out of memory. opts may be NULL.
+ */
 int analysis_run(const struct trace *t, const struct analysis_opts *opts,
 		 struct analysis *an);
 void analysis_free(struct analysis *an);
+
+/*
+ * Streaming: begin, then feed events as they come (from a trace file's
+ * chunks, or a live session), in any order close to time order: they are
+ * reordered in a window of AN_REORDER events, then walked once. t is the
+ * trace the events' stacks and symbols live in; it must hold every stack
+ * and symbol of the events fed so far, and may drop its events after a
+ * feed. end() finishes the maps (t's fatals judge the crash) and ranks
+ * them. No ev_map[] or ev_flags[] in this mode. 0, or -1 out of memory.
+ */
+#define AN_REORDER	16384
+
+int analysis_begin(struct analysis *an, const struct analysis_opts *opts);
+int analysis_feed(struct analysis *an, const struct trace *t,
+		  const struct trace_event *ev, size_t n);
+int analysis_end(struct analysis *an, const struct trace *t);
 
 /*
  * Indexes of t->events[] in timestamp order (ring-buffer order breaks ties):

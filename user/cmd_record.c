@@ -233,6 +233,8 @@ static int start(struct rec *r, const struct rec_opts *o, const char *path)
 
 	if (check_output(path, &r->s.err) || session_attach(&r->s, &so))
 		return -1;
+	/* Events go to the file and are freed: keep no per-map table. */
+	r->s.t.no_map_table = true;
 	r->last_flush = r->s.t.meta.start_ns;
 	return trace_writer_open(&r->w, path, &r->s.t, &r->s.err);
 }

@@ -54,6 +54,77 @@ int report_parse_opt(int code, const char *arg, void *ctx)
 	}
 }
 
+/*
+ * Events kept at the end of a streamed trace: the crash reading looks at
+ * each thread's last operations before the fatal call.
+ */
+#define TAIL_EVENTS	65536
+
+struct streamer {
+	struct analysis an;
+};
+
+/* Each events chunk into the analysis; only a tail stays in t. */
+static int on_events(struct trace *t, size_t first, void *ctx)
+{
+	struct streamer *sm = ctx;
+	size_t keep;
+
+	if (analysis_feed(&sm->an, t, &t->events[first], t->nevents - first))
+		return -1;
+	if (t->nevents <= 2 * TAIL_EVENTS)
+		return 0;
+	keep = TAIL_EVENTS;
+	memmove(t->events, &t->events[t->nevents - keep],
+		keep * sizeof(*t->events));
+	t->nevents = keep;
+	return 0;
+}
+
+/*
+ * text and json read only the analysis: the file streams through it a
+ * chunk at a time, so memory goes with what is reported (shared maps,
+ * sites, summaries), not with the operations. The others need every
+ * event: the whole trace is loaded.
+ */
+static int load_and_report(struct trace *t, const char *path,
+			   const struct report_args *ra, struct errbuf *err,
+			   struct errbuf *warn)
+{
+	struct analysis_opts ao = { .fold = !ra->o.all };
+	struct report_opts o = ra->o;
+	struct streamer sm;
+	int ret;
+
+	if (!ra->fmt->streams) {
+		ret = trace_load_path(t, path, err, warn);
+		if (ret)
+			return ret;
+		if (warn->msg[0])
+			fprintf(stderr, "gomaptrace: warning: %s\n",
+				warn->msg);
+		warn->msg[0] = '\0';
+		return report_output(t, ra->fmt, &ra->o, ra->out, err);
+	}
+	if (analysis_begin(&sm.an, &ao))
+		return errbuf_set(err, "out of memory");
+	t->no_map_table = true;
+	ret = trace_stream_path(t, path, on_events, &sm, err, warn);
+	if (!ret && analysis_end(&sm.an, t))
+		return errbuf_set(err, "out of memory analysing %s", path);
+	if (ret) {
+		analysis_free(&sm.an);
+		return ret;
+	}
+	if (warn->msg[0])
+		fprintf(stderr, "gomaptrace: warning: %s\n", warn->msg);
+	warn->msg[0] = '\0';
+	o.an = &sm.an;
+	ret = report_output(t, ra->fmt, &o, ra->out, err);
+	analysis_free(&sm.an);
+	return ret;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: gomaptrace report FILE [--format FMT] [-o OUT]\n"
@@ -95,11 +166,9 @@ int cmd_report(int argc, char **argv)
 				 argv[optind + 1]);
 	if (trace_init(&t))
 		return fail("out of memory");
-	ret = trace_load_path(&t, argv[optind], &err, &warn);
+	ret = load_and_report(&t, argv[optind], &ra, &err, &warn);
 	if (!ret && warn.msg[0])
 		fprintf(stderr, "gomaptrace: warning: %s\n", warn.msg);
-	if (!ret)
-		ret = report_output(&t, ra.fmt, &ra.o, ra.out, &err);
 	trace_free(&t);
 	return ret ? fail("%s", err.msg) : 0;
 }

@@ -176,13 +176,52 @@ static void row(FILE *out, const struct trace *t, const struct an_map *m,
 		safe_text(where));
 }
 
+/*
+ * What the user is after: maps written by several goroutines first, then
+ * by handoffs per second, then operations per second (one interval: the
+ * counts are the rates).
+ */
+static int cmp_top(const void *pa, const void *pb)
+{
+	const struct an_map *a = pa, *b = pb;
+	bool sa = a->writer_goroutines > 1, sb = b->writer_goroutines > 1;
+
+	if (sa != sb)
+		return sa ? -1 : 1;
+	if (a->handoffs != b->handoffs)
+		return a->handoffs > b->handoffs ? -1 : 1;
+	if (a->events != b->events)
+		return a->events > b->events ? -1 : 1;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* A (type, first site) group of private maps, as one row. */
+static void private_row(FILE *out, const struct trace *t,
+			const struct an_private *p, double secs)
+{
+	char ops[32], n[32], where[256];
+	const char *type = p->type_name ? p->type_name : "map (type unknown)";
+	struct an_frame f = an_stack_top(t, p->stack);
+
+	commas((uint64_t)(p->events / secs + 0.5), ops, sizeof(ops));
+	commas(p->maps, n, sizeof(n));
+	fprintf(out, "%10s %7u %10s %9s  %-13s %s maps of %.*s%s\n", ops,
+		p->writes ? 1 : 0, "0", "0", "private", n, TYPE_WIDTH, type,
+		strlen(type) > TYPE_WIDTH ? "..." : "");
+	if (!f.f && !f.pc)
+		return;
+	an_frame_where(&f, where, sizeof(where));
+	fprintf(out, "%54s %s %s (first op)\n", "", f.f ? f.f->function : "?",
+		where);
+}
+
 static void header(FILE *out, const struct top *tp, const struct analysis *an,
 		   double secs)
 {
 	const struct trace_meta *mt = &tp->s.t.meta;
 	const char *exe = strrchr(mt->exe, '/');
 	char ops[32];
-	uint64_t events = 0;
+	uint64_t events = an->priv_events;
 	size_t shared = 0;
 
 	for (size_t i = 0; i < an->nmaps; i++) {
@@ -198,19 +237,21 @@ static void header(FILE *out, const struct top *tp, const struct analysis *an,
 	fprintf(out, "%s map ops/s, %" PRIu64 " lost; %zu map%s, %zu written "
 		"by several goroutines\n\n", ops,
 		session_lost(&tp->s),
-		an->nmaps, an->nmaps == 1 ? "" : "s", shared);
+		an->maps_seen, an->maps_seen == 1 ? "" : "s", shared);
 	fprintf(out, "%10s %7s %10s %9s  %-13s %s\n", "OPS/S", "WRITERS",
 		"HANDOFFS/S", "OVERLAPS", "VERDICT", "MAP / HOTTEST SITE");
 }
 
 static int render(struct top *tp, const struct top_opts *o, double secs)
 {
+	/* Private maps fold into (type, first site) groups, shown as rows. */
+	struct analysis_opts ao = { .fold = true, .list_hidden = AN_LIST_NONE };
 	FILE *out = stdout;
 	struct analysis an;
-	long rows = screen_rows(tp, o);
+	long rows = screen_rows(tp, o), shown = 0;
 
 	if (symcache_update(&tp->s.t, &tp->s.gb) ||
-	    analysis_run(&tp->s.t, NULL, &an))
+	    analysis_run(&tp->s.t, &ao, &an))
 		return errbuf_set(&tp->s.err, "out of memory analysing");
 	if (add_totals(tp, &an)) {
 		analysis_free(&an);
@@ -221,14 +262,19 @@ static int render(struct top *tp, const struct top_opts *o, double secs)
 	else if (tp->refreshes)
 		fputc('\n', out);
 	header(out, tp, &an, secs);
-	for (size_t i = 0; i < an.nmaps && (long)i < rows; i++) {
+	if (an.nmaps)
+		qsort(an.maps, an.nmaps, sizeof(*an.maps), cmp_top);
+	for (size_t i = 0; i < an.nmaps && shown < rows; i++, shown++) {
 		const struct an_map *m = &an.maps[i];
 		struct kv_ent *e = kv_find(&tp->total, m->addr, m->type);
 
 		row(out, &tp->s.t, m, secs, e ? e->v[1] : 0);
 	}
-	if (an.nmaps > (size_t)rows)
-		fprintf(out, "... and %zu more maps\n", an.nmaps - rows);
+	for (size_t i = 0; i < an.nprivs && shown < rows; i++, shown++)
+		private_row(out, &tp->s.t, &an.privs[i], secs);
+	if (an.nmaps + an.nprivs > (size_t)shown)
+		fprintf(out, "... and %zu more rows\n",
+			an.nmaps + an.nprivs - shown);
 	if (tp->s.crashed)
 		crash_text(out, &tp->s.t, &an, tp->tty);
 	fflush(out);
@@ -305,10 +351,12 @@ int cmd_top(int argc, char **argv)
 	tp->tty = isatty(STDOUT_FILENO);
 	/* From before the attach: a stop while probes go in ends cleanly. */
 	session_catch_signals();
-	if (session_open(&tp->s, &so))
+	if (session_open(&tp->s, &so)) {
 		ret = fail("%s", tp->s.err.msg);
-	else
+	} else {
+		tp->s.t.no_map_table = true;	/* memory stays flat */
 		ret = top_loop(tp, &o);
+	}
 	session_close(&tp->s);
 	kv_free(&tp->total);
 	free(tp);

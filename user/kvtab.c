@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Open addressing with linear probing; the load factor stays under 1/2. */
+/*
+ * Open addressing with linear probing; the load factor stays under 1/2.
+ * Tables start small: the analysis keeps several per shared map.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +35,7 @@ static void place(uint32_t *slot, size_t nslot, const struct kv_ent *e,
 
 static int rehash(struct kvtab *t)
 {
-	size_t nslot = t->nslot ? t->nslot * 2 : 64;
+	size_t nslot = t->nslot ? t->nslot * 2 : 8;
 	uint32_t *slot;
 
 	if (nslot > UINT32_MAX || nslot > SIZE_MAX / sizeof(*slot))
@@ -50,7 +53,7 @@ static int rehash(struct kvtab *t)
 
 static int grow_entries(struct kvtab *t)
 {
-	size_t cap = t->cap ? t->cap * 2 : 32;
+	size_t cap = t->cap ? t->cap * 2 : 4;
 	struct kv_ent *e;
 
 	if (cap >= UINT32_MAX || cap > SIZE_MAX / sizeof(*e))

@@ -50,11 +50,11 @@ EXPORT_REPORT(pprof)
 EXPORT_REPORT(perfetto)
 
 static const struct report_format formats[] = {
-	{ "text", report_text, false },
-	{ "json", report_json, false },
-	{ "folded", report_folded, false },
-	{ "pprof", report_pprof, true },
-	{ "perfetto", report_perfetto, false },
+	{ "text", report_text, false, true },
+	{ "json", report_json, false, true },
+	{ "folded", report_folded, false, false },
+	{ "pprof", report_pprof, true, false },
+	{ "perfetto", report_perfetto, false, false },
 };
 
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))

@@ -8,6 +8,8 @@
 #include "errbuf.h"
 #include "trace.h"
 
+struct analysis;
+
 /*
  * Reports read a trace (live or loaded from a file) and nothing else, so
  * `report` on another machine prints what `run` printed. Adding a format:
@@ -21,6 +23,9 @@ struct report_opts {
 	bool color;		/* text: ANSI colour (only on a TTY) */
 	bool all;		/* text: also maps hidden by default */
 	int weight;		/* folded: enum export_weight */
+	/* text, json: the analysis made while the trace streamed in; NULL:
+	 * analyse t (its events are all there). */
+	const struct analysis *an;
 };
 
 typedef int (*report_fn)(const struct trace *t, const struct report_opts *o,
@@ -30,6 +35,7 @@ struct report_format {
 	const char *name;
 	report_fn fn;
 	bool binary;		/* not for a terminal: needs -o or a pipe */
+	bool streams;		/* reads only an analysis: no events kept */
 };
 
 int report_text(const struct trace *t, const struct report_opts *o,
@@ -84,7 +90,8 @@ enum {
 	"stdout\n" \
 	"      --top N          the N worst maps only (text, json hot " \
 	"spots, exports)\n" \
-	"      --all            text: also maps with a single writer\n" \
+	"      --all            text, json: every map, none summarised " \
+	"(short traces)\n" \
 	"      --weight W       folded: ops (default), handoffs or " \
 	"overlaps\n"
 

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE	/* qsort_r */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "analysis.h"
 #include "crash.h"
@@ -377,6 +378,43 @@ static void json_hot_spots(struct json_writer *jw, const struct analysis *an,
 	jw_end_array(jw);
 }
 
+/* Maps folded into (type, first site) summaries: analysis.h. */
+static void json_private(struct json_writer *jw, const struct trace *t,
+			 const struct analysis *an)
+{
+	jw_key(jw, "private");
+	jw_start_object(jw);
+	jw_kv_uint(jw, "maps", an->priv_maps);
+	jw_kv_uint(jw, "events", an->priv_events);
+	jw_key(jw, "groups");
+	jw_start_array(jw);
+	for (size_t i = 0; i < an->nprivs; i++) {
+		const struct an_private *p = &an->privs[i];
+		struct an_map m = { .ops = { 0 } };
+
+		memcpy(m.ops, p->ops, sizeof(m.ops));
+		jw_start_object(jw);
+		jw_key(jw, "type");
+		if (p->type_name)
+			jw_string(jw, p->type_name);
+		else
+			jw_null(jw);
+		jw_kv_hex(jw, "type_addr", p->type);
+		jw_key(jw, "first_site");
+		jw_start_object(jw);
+		json_stack_frames(jw, t, p->stack);
+		jw_end_object(jw);
+		jw_kv_uint(jw, "maps", p->maps);
+		jw_kv_uint(jw, "events", p->events);
+		jw_kv_double(jw, "events_per_map", (double)p->events / p->maps);
+		jw_kv_uint(jw, "writes", p->writes);
+		json_ops(jw, &m);
+		jw_end_object(jw);
+	}
+	jw_end_array(jw);
+	jw_end_object(jw);
+}
+
 static void json_body(struct json_writer *jw, const struct trace *t,
 		      const struct analysis *an, const size_t *by_events,
 		      const size_t *order, const struct report_opts *o)
@@ -396,6 +434,8 @@ static void json_body(struct json_writer *jw, const struct trace *t,
 		json_map(jw, t, an, &an->maps[by_events[i]]);
 	jw_end_array(jw);
 	jw_kv_uint(jw, "findings", an->nfindings);
+	jw_kv_uint(jw, "maps_seen", an->maps_seen);
+	json_private(jw, t, an);
 	json_hot_spots(jw, an, order, o);
 	json_crash(jw, t, an, order);
 	report_freeze_json(jw, t);
@@ -404,33 +444,42 @@ static void json_body(struct json_writer *jw, const struct trace *t,
 int report_json(const struct trace *t, const struct report_opts *o,
 		FILE *out, struct errbuf *err)
 {
-	struct analysis an;
+	struct analysis_opts ao = { .fold = !o->all };
+	struct analysis own;
+	const struct analysis *an = o->an;
 	struct json_writer jw;
 	size_t *by_events, *order;
 
-	if (analysis_run(t, NULL, &an))
-		return errbuf_set(err, "out of memory analysing the trace");
-	by_events = malloc((an.nmaps + 1) * sizeof(*by_events));
-	order = malloc((an.nmaps + 1) * sizeof(*order));
+	if (!an) {
+		if (analysis_run(t, &ao, &own))
+			return errbuf_set(err, "out of memory analysing the "
+					  "trace");
+		an = &own;
+	}
+	by_events = malloc((an->nmaps + 1) * sizeof(*by_events));
+	order = malloc((an->nmaps + 1) * sizeof(*order));
 	if (!by_events || !order) {
 		free(by_events);
 		free(order);
-		analysis_free(&an);
+		if (!o->an)
+			analysis_free(&own);
 		return errbuf_set(err, "out of memory writing the report");
 	}
-	for (size_t i = 0; i < an.nmaps; i++)
+	for (size_t i = 0; i < an->nmaps; i++)
 		by_events[i] = i;
-	qsort_r(by_events, an.nmaps, sizeof(*by_events), cmp_busiest, &an);
+	qsort_r(by_events, an->nmaps, sizeof(*by_events), cmp_busiest,
+		(void *)an);
 	/* order[rank] = position of that map in "maps". */
-	for (size_t i = 0; i < an.nmaps; i++)
+	for (size_t i = 0; i < an->nmaps; i++)
 		order[by_events[i]] = i;
 	jw_init(&jw, out, true);
 	jw_start_object(&jw);
-	json_body(&jw, t, &an, by_events, order, o);
+	json_body(&jw, t, an, by_events, order, o);
 	jw_end_object(&jw);
 	jw_finish(&jw);
 	free(by_events);
 	free(order);
-	analysis_free(&an);
+	if (!o->an)
+		analysis_free(&own);
 	return 0;
 }

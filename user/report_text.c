@@ -21,6 +21,7 @@
 #define BAR_WIDTH		40
 #define WRAP			96	/* columns of a verdict's lines */
 #define WHERE_LEN		512	/* a site as printed */
+#define PRIV_LINES		5	/* private-map groups shown */
 
 struct style {
 	const char *bold, *dim, *red, *off;
@@ -363,17 +364,21 @@ static int text_findings(FILE *out, const struct trace *t,
 	size_t upto = o->all ? an->nmaps : an->nfindings;
 	size_t shown = upto < top ? upto : top;
 
-	if (!an->nmaps) {
+	char c[32];
+
+	if (!an->maps_seen) {
 		fprintf(out, "\nno map operations were seen\n");
 		return 0;
 	}
 	if (!an->nfindings)
-		fprintf(out, "\n%sno findings%s: %zu map%s, none written by more "
+		fprintf(out, "\n%sno findings%s: %s map%s, none written by more "
 			"than one goroutine at a time\n", st->bold, st->off,
-			an->nmaps, an->nmaps == 1 ? "" : "s");
+			commas(an->maps_seen, c, sizeof(c)),
+			an->maps_seen == 1 ? "" : "s");
 	else
-		fprintf(out, "\n%sFINDINGS%s: %zu of %zu maps, worst first\n",
-			st->bold, st->off, an->nfindings, an->nmaps);
+		fprintf(out, "\n%sFINDINGS%s: %zu of %s maps, worst first\n",
+			st->bold, st->off, an->nfindings,
+			commas(an->maps_seen, c, sizeof(c)));
 	for (size_t i = 0; i < shown; i++)
 		if (text_map(out, t, an, i + 1, &an->maps[i], o, st))
 			return -1;
@@ -388,22 +393,82 @@ static int text_findings(FILE *out, const struct trace *t,
 	return 0;
 }
 
+/* Distinct types among the summaries (privs[] is short: by site). */
+static size_t priv_types(const struct analysis *an)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < an->nprivs; i++) {
+		size_t j;
+
+		for (j = 0; j < i; j++)
+			if (an->privs[j].type == an->privs[i].type)
+				break;
+		n += j == i;
+	}
+	return n;
+}
+
+/*
+ * "244,905 private maps of 14 types; most operations:" then the busiest
+ * (type, first site) groups, one line each.
+ */
+static void text_private(FILE *out, const struct trace *t,
+			 const struct analysis *an, const struct style *st)
+{
+	size_t types = priv_types(an);
+	size_t shown = an->nprivs < PRIV_LINES ? an->nprivs : PRIV_LINES;
+	char a[32], b[32];
+
+	if (!an->priv_maps)
+		return;
+	fprintf(out, "\n%s private map%s of %zu type%s (summarised: one "
+		"goroutine, or no writes, or handed over once; %s "
+		"operations); most operations:\n",
+		commas(an->priv_maps, a, sizeof(a)),
+		an->priv_maps == 1 ? "" : "s", types, types == 1 ? "" : "s",
+		commas(an->priv_events, b, sizeof(b)));
+	for (size_t i = 0; i < shown; i++) {
+		const struct an_private *p = &an->privs[i];
+
+		fprintf(out, "   %s from ", p->type_name ? p->type_name :
+			"map (type unknown)");
+		where(out, t, p->stack, st);
+		fprintf(out, ", %s map%s, %.1f operations each\n",
+			commas(p->maps, a, sizeof(a)), p->maps == 1 ? "" : "s",
+			(double)p->events / p->maps);
+	}
+	if (shown < an->nprivs)
+		fprintf(out, "   ... and %zu more (type, first site) groups "
+			"(the JSON report lists them all)\n",
+			an->nprivs - shown);
+}
+
 int report_text(const struct trace *t, const struct report_opts *o,
 		FILE *out, struct errbuf *err)
 {
 	const struct style *st = o->color ? &ansi : &plain;
-	struct analysis an;
+	struct analysis_opts ao = { .fold = !o->all };
+	struct analysis own;
+	const struct analysis *an = o->an;
 	int ret;
 
-	if (analysis_run(t, NULL, &an))
-		return errbuf_set(err, "out of memory analysing the trace");
-	text_header(out, t, &an, st);
+	if (!an) {
+		if (analysis_run(t, &ao, &own))
+			return errbuf_set(err, "out of memory analysing the "
+					  "trace");
+		an = &own;
+	}
+	text_header(out, t, an, st);
 	if (t->nfatals) {
 		fputc('\n', out);
-		crash_text(out, t, &an, o->color);
+		crash_text(out, t, an, o->color);
 	}
 	report_freeze_text(out, t);
-	ret = text_findings(out, t, &an, o, st);
-	analysis_free(&an);
+	ret = text_findings(out, t, an, o, st);
+	if (!ret)
+		text_private(out, t, an, st);
+	if (!o->an)
+		analysis_free(&own);
 	return ret ? errbuf_set(err, "out of memory writing the report") : 0;
 }

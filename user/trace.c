@@ -311,13 +311,19 @@ static void count_on_map(struct trace_map *m, const struct trace_event *ev)
 
 int trace_add_event(struct trace *t, struct trace_event *ev)
 {
+	uint32_t type_id;
+
 	if (ev->stack >= t->nstacks)
 		return -1;
-	if (intern_map(t, ev->map, ev->type, &ev->map_id))
+	ev->map_id = 0;
+	/* Without the map table the type is still interned, to be named. */
+	if (t->no_map_table ? trace_intern_type(t, ev->type, &type_id) :
+	    intern_map(t, ev->map, ev->type, &ev->map_id))
 		return -1;
 	if (grow(&t->events, &t->cap_events, t->nevents, sizeof(*t->events)))
 		return -1;
-	count_on_map(&t->maps[ev->map_id], ev);
+	if (!t->no_map_table)
+		count_on_map(&t->maps[ev->map_id], ev);
 	t->events[t->nevents++] = *ev;
 	return 0;
 }

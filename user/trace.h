@@ -187,6 +187,12 @@ struct trace {
 	/* The crash guard's snapshots (user/snapshot.h), usually one. */
 	struct trace_freeze *freezes;
 	size_t nfreezes;
+	/*
+	 * Set by a reader that streams events through (record, report):
+	 * maps[] stays empty and map_id 0, so memory does not grow with
+	 * every (address, type) ever seen.
+	 */
+	bool no_map_table;
 };
 
 /* All functions returning int: 0 on success, -1 when out of memory. */

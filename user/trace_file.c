@@ -606,6 +606,10 @@ struct loader {
 	uint64_t trailer_events;
 	char *str;		/* scratch for NUL-terminated strings */
 	size_t str_cap;
+	size_t nloaded;		/* events read (the callback may drop them) */
+	trace_events_fn on_events;
+	void *ctx;
+	bool cb_failed;
 };
 
 /* A string field as a NUL-terminated scratch copy (valid until next). */
@@ -759,6 +763,7 @@ struct staged_table {
 	int (*decode)(struct loader *l, struct rd *r, void *recs, uint64_t n,
 		      uint64_t nextra);
 	int (*add)(struct trace *t, void *rec);
+	int (*loaded)(struct loader *l, uint64_t n);	/* may be NULL */
 };
 
 static int load_staged(struct loader *l, struct rd *r,
@@ -778,6 +783,8 @@ static int load_staged(struct loader *l, struct rd *r,
 	for (uint64_t i = 0; i < n; i++)
 		if (st->add(l->t, recs + i * st->size))
 			goto out;
+	if (st->loaded && st->loaded(l, n))
+		goto out;
 	ret = 0;
 out:
 	free(recs);
@@ -816,9 +823,21 @@ static int add_event(struct trace *t, void *rec)
 	return trace_add_event(t, rec);
 }
 
+/* A streaming reader sees each events chunk once it is in the trace. */
+static int events_loaded(struct loader *l, uint64_t n)
+{
+	l->nloaded += n;
+	if (l->on_events && l->on_events(l->t, l->t->nevents - n, l->ctx)) {
+		l->cb_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
 /* Events: eight fields of at least one byte each. */
 static const struct staged_table events_table = {
 	8, sizeof(struct trace_event), decode_events, add_event,
+	events_loaded,
 };
 
 static int load_one_history(struct loader *l, struct rd *r,
@@ -866,6 +885,7 @@ static int add_history(struct trace *t, void *rec)
 
 static const struct staged_table histories_table = {
 	4, sizeof(struct trace_history), decode_histories, add_history,
+	NULL,
 };
 
 static int decode_fatals(struct loader *l, struct rd *r, void *recs,
@@ -891,6 +911,7 @@ static int add_fatal(struct trace *t, void *rec)
 
 static const struct staged_table fatals_table = {
 	5, sizeof(struct trace_fatal), decode_fatals, add_fatal,
+	NULL,
 };
 
 static void load_snap_thread(struct loader *l, struct rd *r,
@@ -1062,10 +1083,26 @@ static const char *const why[] = {
 	[CHUNK_MALFORMED] = "is malformed",
 };
 
+/*
+ * Streaming: the chunks read are not read again; give their pages back so
+ * a mapped file of any size costs no more than the chunk at hand.
+ */
+static void release_pages(const uint8_t *data, size_t off, size_t *done)
+{
+	const size_t step = 16 << 20;
+	uintptr_t from = (uintptr_t)data + *done;
+	uintptr_t to = ((uintptr_t)data + off) & ~(uintptr_t)4095;
+
+	if (off - *done < step || to <= from)
+		return;
+	madvise((void *)from, to - from, MADV_DONTNEED);
+	*done = to - (uintptr_t)data;
+}
+
 static int load_chunks(struct loader *l, const uint8_t *data, size_t size,
 		       struct errbuf *err, struct errbuf *warn)
 {
-	size_t off = HEADER_SIZE, used = 0;
+	size_t off = HEADER_SIZE, used = 0, done = 0;
 	enum chunk_result res = CHUNK_OK;
 	uint32_t type = 0;
 
@@ -1074,12 +1111,16 @@ static int load_chunks(struct loader *l, const uint8_t *data, size_t size,
 		if (res != CHUNK_OK)
 			break;
 		off += used;
+		if (l->on_events)
+			release_pages(data, off, &done);
 	}
 	/*
 	 * A cut or a bad checksum is what a killed recording leaves: report
 	 * what came before. A chunk whose checksum holds but whose counts,
 	 * lengths or indexes do not fit was written that way: refuse it.
 	 */
+	if (l->cb_failed)
+		return errbuf_set(err, "out of memory analysing %s", l->name);
 	if (res == CHUNK_MALFORMED)
 		return errbuf_set(err, "%s: the chunk at byte %zu is malformed "
 				  "(a count, length or index that does not "
@@ -1091,24 +1132,26 @@ static int load_chunks(struct loader *l, const uint8_t *data, size_t size,
 	if (res != CHUNK_OK)
 		errbuf_set(warn, "%s: the chunk at byte %zu %s; reporting the "
 			   "%zu events before it", l->name, off, why[res],
-			   l->t->nevents);
+			   l->nloaded);
 	else if (!l->have_trailer)
 		errbuf_set(warn, "%s has no trailer (the recording did not "
 			   "finish); reporting the %zu events it holds",
-			   l->name, l->t->nevents);
-	else if (l->trailer_events != l->t->nevents)
+			   l->name, l->nloaded);
+	else if (l->trailer_events != l->nloaded)
 		errbuf_set(warn, "%s: its trailer counts %llu events but it "
 			   "holds %zu", l->name,
 			   (unsigned long long)l->trailer_events,
-			   l->t->nevents);
+			   l->nloaded);
 	l->t->complete = res == CHUNK_OK && l->have_trailer;
 	return 0;
 }
 
-int trace_load_mem(struct trace *t, const uint8_t *data, size_t size,
-		   const char *name, struct errbuf *err, struct errbuf *warn)
+static int load_mem(struct trace *t, const uint8_t *data, size_t size,
+		    const char *name, trace_events_fn fn, void *ctx,
+		    struct errbuf *err, struct errbuf *warn)
 {
-	struct loader l = { .t = t, .name = name };
+	struct loader l = { .t = t, .name = name, .on_events = fn,
+			    .ctx = ctx };
 	int ret;
 
 	warn->msg[0] = '\0';
@@ -1120,8 +1163,20 @@ int trace_load_mem(struct trace *t, const uint8_t *data, size_t size,
 	return ret;
 }
 
+int trace_load_mem(struct trace *t, const uint8_t *data, size_t size,
+		   const char *name, struct errbuf *err, struct errbuf *warn)
+{
+	return load_mem(t, data, size, name, NULL, NULL, err, warn);
+}
+
 int trace_load_path(struct trace *t, const char *path, struct errbuf *err,
 		    struct errbuf *warn)
+{
+	return trace_stream_path(t, path, NULL, NULL, err, warn);
+}
+
+int trace_stream_path(struct trace *t, const char *path, trace_events_fn fn,
+		      void *ctx, struct errbuf *err, struct errbuf *warn)
 {
 	struct stat st;
 	void *data = NULL;
@@ -1145,8 +1200,8 @@ int trace_load_path(struct trace *t, const char *path, struct errbuf *err,
 		}
 	}
 	close(fd);
-	ret = trace_load_mem(t, data ? data : (const uint8_t *)"", st.st_size,
-			     path, err, warn);
+	ret = load_mem(t, data ? data : (const uint8_t *)"", st.st_size,
+		       path, fn, ctx, err, warn);
 	if (data)
 		munmap(data, st.st_size);
 	return ret;

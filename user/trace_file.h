@@ -31,6 +31,16 @@ int trace_load_path(struct trace *t, const char *path, struct errbuf *err,
 		    struct errbuf *warn);
 
 /*
+ * The same, a chunk at a time: after each events chunk fn is called with
+ * the chunk's events at t->events[first .. t->nevents); it may drop them
+ * (shrink t->nevents) so memory stays bounded. Non-zero from fn stops the
+ * load as a malformed chunk would. The warnings count every event read.
+ */
+typedef int (*trace_events_fn)(struct trace *t, size_t first, void *ctx);
+int trace_stream_path(struct trace *t, const char *path, trace_events_fn fn,
+		      void *ctx, struct errbuf *err, struct errbuf *warn);
+
+/*
  * Streaming writer. It writes to PATH.partial and renames it to PATH in
  * trace_writer_finish(), so PATH only ever names a finished trace; a
  * recording killed midway leaves PATH.partial, readable up to its last
