@@ -136,12 +136,6 @@ struct an_stream {
 	size_t cap_evs;		/* ev_map[], ev_flags[] */
 };
 
-bool an_is_write(unsigned op)
-{
-	return op == GMT_OP_ASSIGN || op == GMT_OP_DELETE ||
-	       op == GMT_OP_CLEAR;
-}
-
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
 	size_t ncap = *cap ? *cap : 64;
@@ -564,7 +558,7 @@ static int promote(struct an_stream *s, struct row *r)
 		e->v[2] = l->stack;
 		m->events += l->count;
 		m->ops[l->op % TRACE_NKINDS] += l->count;
-		if (an_is_write(l->op))
+		if (trace_op_is_write(l->op))
 			m->writes += l->count;
 	}
 	if (set_add(&f->threads, r->tid) || set_add(&f->gors, r->g))
@@ -610,7 +604,7 @@ static int light_event(struct analysis *an, struct row *r,
 		return 0;
 	l->count++;
 	l->stack = ev->stack;
-	if (an_is_write(ev->op)) {
+	if (trace_op_is_write(ev->op)) {
 		r->has_write = true;
 		r->last_wts = ev->ts_ns;
 		r->last_wsite = site;
@@ -772,7 +766,7 @@ static int full_event(struct an_stream *s, struct full *f,
 		      const struct trace_event *ev, uint64_t g, uint32_t site,
 		      uint32_t lid, uint8_t *flags)
 {
-	bool write = an_is_write(ev->op);
+	bool write = trace_op_is_write(ev->op);
 	struct kv_ent *line;
 
 	f->m.events++;
@@ -818,7 +812,7 @@ static int one_event(struct analysis *an, const struct trace_event *ev,
 	r->last_ns = ev->ts_ns;
 	done = r->full ? 0 : light_event(an, r, ev, g, lid);
 	if (done) {
-		if (an_is_write(ev->op))
+		if (trace_op_is_write(ev->op))
 			flags |= AN_EV_WRITE;
 	} else {
 		if (!r->full && promote(s, r))
@@ -882,7 +876,7 @@ static void row_counts(const struct row *r, struct an_map *m)
 
 			m->events += l->count;
 			m->ops[l->op % TRACE_NKINDS] += l->count;
-			if (an_is_write(l->op))
+			if (trace_op_is_write(l->op))
 				m->writes += l->count;
 		}
 		m->threads = m->goroutines = 1;
@@ -1153,17 +1147,46 @@ static void finish_maps(struct analysis *an)
 	}
 }
 
+/* The crash, read once (crash.h): NULL when the trace holds none. */
+static int read_crash(const struct trace *t, struct analysis *an)
+{
+	an->crash = malloc(sizeof(*an->crash));
+	if (!an->crash)
+		return -1;
+	if (!crash_analyze(t, an->crash)) {
+		free(an->crash);
+		an->crash = NULL;
+	}
+	return 0;
+}
+
+/* The crash's map among the rows; its type from there when no event had
+ * one. Called again after ranking moves the rows. */
+static void place_crash(const struct trace *t, struct analysis *an)
+{
+	struct crash *c = an->crash;
+
+	if (!c || !c->has_map)
+		return;
+	c->an_map = an_find_map(an, c->map, c->fatal->ts_ns);
+	if (!c->type && c->an_map >= 0) {
+		c->type = an->maps[c->an_map].type;
+		c->type_name = c->type ? trace_type_name(t, c->type) : NULL;
+	}
+}
+
 /* The crash outranks the flags: see analysis.h. */
 static void judge_crash(const struct trace *t, struct analysis *an)
 {
-	struct crash c;
+	const struct crash *c = an->crash;
 	struct an_map *m;
 
-	if (!crash_analyze(t, an, &c) || !c.map_error || c.an_map < 0)
+	place_crash(t, an);
+	if (!c || !c->map_error || c->an_map < 0)
 		return;
-	m = &an->maps[c.an_map];
-	m->crash_msg = c.fatal->msg;
-	if (strstr(c.fatal->msg, "iteration")) {
+	m = &an->maps[c->an_map];
+	m->crash_msg = c->fatal->msg;
+	if (strstr(c->fatal->msg, "iteration")) {
 		if (m->verdict < AN_ITER_RACE)
 			m->verdict = AN_ITER_RACE;
 	} else {
@@ -1444,13 +1467,13 @@ static void times(const struct trace *t, struct analysis *an)
 }
 
 /* All but the list_hidden busiest hidden maps go into privs[]. */
-static int fold_rest(struct analysis *an, const struct trace *t)
+static int fold_rest(struct analysis *an)
 {
 	struct an_stream *s = an->st;
-	struct crash c;
-	bool has = crash_analyze(t, NULL, &c) && c.has_map;
+	bool has = an->crash && an->crash->has_map;
 	size_t n;
-	struct cand *cd = candidates(s, true, has ? c.map : 0, has, &n);
+	struct cand *cd = candidates(s, true, has ? an->crash->map : 0, has,
+				     &n);
 	int ret = 0;
 
 	if (!cd)
@@ -1500,13 +1523,16 @@ int analysis_end(struct analysis *an, const struct trace *t)
 	if (!s || sync_stacks(an, t) || walk_pending(an, s->npend))
 		goto out;
 	times(t, an);
-	if (s->fold && fold_rest(an, t))
+	if (read_crash(t, an))
+		goto out;
+	if (s->fold && fold_rest(an))
 		goto out;
 	if (materialise(an, t))
 		goto out;
 	finish_maps(an);
 	judge_crash(t, an);
 	rank(an);
+	place_crash(t, an);
 	if (s->per_event && remap_events(an))
 		goto out;
 	finish_privs(an, t);
@@ -1547,6 +1573,7 @@ void analysis_free(struct analysis *an)
 	free(an->ev_map);
 	free(an->ev_flags);
 	free(an->privs);
+	free(an->crash);
 	stream_free(an->st);
 	memset(an, 0, sizeof(*an));
 }
@@ -1661,50 +1688,3 @@ void an_verdict_text(const struct an_map *m, char *buf, size_t len)
 }
 
 /* ---- stacks -------------------------------------------------------------- */
-
-size_t an_stack_expand(const struct trace *t, uint32_t stack,
-		       struct an_frame *out, size_t max)
-{
-	const struct trace_stack *s;
-	size_t n = 0;
-
-	if (stack >= t->nstacks)
-		return 0;
-	s = &t->stacks[stack];
-	for (uint32_t i = 0; i < s->n && i < GMT_STACK_DEPTH && n < max; i++) {
-		uint32_t nf;
-		const struct trace_frame *f = trace_pc_frames(t, s->pc[i], &nf);
-
-		if (!nf) {
-			out[n++] = (struct an_frame){ s->pc[i], NULL };
-			continue;
-		}
-		for (uint32_t j = 0; j < nf && n < max; j++)
-			out[n++] = (struct an_frame){ s->pc[i], &f[j] };
-	}
-	return n;
-}
-
-struct an_frame an_stack_top(const struct trace *t, uint32_t stack)
-{
-	struct an_frame f = { 0, NULL };
-
-	an_stack_expand(t, stack, &f, 1);
-	return f;
-}
-
-void an_frame_where(const struct an_frame *f, char *buf, size_t len)
-{
-	const char *base;
-
-	if (!f->f) {
-		snprintf(buf, len, "0x%" PRIx64, f->pc);
-		return;
-	}
-	base = strrchr(f->f->file, '/');
-	base = base ? base + 1 : f->f->file;
-	if (!*base)
-		snprintf(buf, len, "?:%u", f->f->line);
-	else
-		snprintf(buf, len, "%s:%u", base, f->f->line);
-}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crash.h"
 #include "trace.h"
 
 /*
@@ -53,7 +54,6 @@
 #define AN_TIGHT_NS	10000	/* a handoff within 10 us counts as tight */
 #define AN_HOT_RATE	10000	/* handoffs per second that make a map hot */
 #define AN_SITE_UNSEEN	UINT32_MAX	/* the other side was not traced */
-#define AN_MAX_FRAMES	64	/* frames of one expanded stack */
 
 enum an_verdict {
 	AN_READ_ONLY = 0,	/* no writes traced (hidden by default) */
@@ -162,6 +162,11 @@ struct analysis {
 	uint64_t priv_events;	/* their operations */
 	uint64_t maps_seen;	/* nmaps + priv_maps */
 	struct an_stream *st;	/* between analysis_begin() and _end() */
+	/*
+	 * The crash reading (crash.h), made once by analysis_end() with its
+	 * an_map set; NULL when the trace holds no fatal error.
+	 */
+	struct crash *crash;
 };
 
 #define AN_MAX_ROWS	65536	/* maps kept at once before folding */
@@ -222,27 +227,9 @@ const char *an_verdict_name(enum an_verdict v);
 /* The verdict in plain words with its evidence, e.g. for the text report. */
 void an_verdict_text(const struct an_map *m, char *buf, size_t len);
 bool an_verdict_hidden(enum an_verdict v);
-bool an_is_write(unsigned op);
 
 /* The map identity that was live at addr at time ts; -1 when none. */
 int64_t an_find_map(const struct analysis *an, uint64_t addr, uint64_t ts);
 
-/*
- * One frame of an expanded stack: f is NULL when pc was not symbolised.
- * an_stack_expand() writes the frames of a trace stack innermost first
- * (each PC's inline frames, then the next PC's) and returns how many.
- */
-struct an_frame {
-	uint64_t pc;
-	const struct trace_frame *f;
-};
-
-size_t an_stack_expand(const struct trace *t, uint32_t stack,
-		       struct an_frame *out, size_t max);
-/* The innermost frame of a stack's first PC (the line that called the
- * runtime); f NULL when none. */
-struct an_frame an_stack_top(const struct trace *t, uint32_t stack);
-/* "main.go:42" style text for a frame: base name of file, line. */
-void an_frame_where(const struct an_frame *f, char *buf, size_t len);
 
 #endif

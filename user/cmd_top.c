@@ -16,7 +16,7 @@
 
 #include "analysis.h"
 #include "commands.h"
-#include "crash.h"
+#include "report.h"
 #include "kvtab.h"
 #include "session.h"
 #include "symcache.h"
@@ -158,7 +158,7 @@ static void row(FILE *out, const struct trace *t, const struct an_map *m,
 	char ops[32], ho[32], ov[32], where[256];
 	const char *type = m->type_name ? safe_text(m->type_name) :
 			   "map (type unknown)";
-	struct an_frame f = { 0, NULL };
+	struct trace_where f = { 0, NULL };
 
 	commas((uint64_t)(m->events / secs + 0.5), ops, sizeof(ops));
 	commas((uint64_t)(m->handoffs / secs + 0.5), ho, sizeof(ho));
@@ -168,10 +168,10 @@ static void row(FILE *out, const struct trace *t, const struct an_map *m,
 		TYPE_WIDTH, type, strlen(type) > TYPE_WIDTH ? "..." : "",
 		m->addr);
 	if (m->nlines)
-		f = an_stack_top(t, m->lines[0].stack);
+		f = trace_stack_top(t, m->lines[0].stack);
 	if (!f.f && !f.pc)
 		return;
-	an_frame_where(&f, where, sizeof(where));
+	trace_where_text(&f, where, sizeof(where));
 	fprintf(out, "%54s %s %s\n", "", f.f ? safe_text(f.f->function) : "?",
 		safe_text(where));
 }
@@ -201,7 +201,7 @@ static void private_row(FILE *out, const struct trace *t,
 {
 	char ops[32], n[32], where[256];
 	const char *type = p->type_name ? p->type_name : "map (type unknown)";
-	struct an_frame f = an_stack_top(t, p->stack);
+	struct trace_where f = trace_stack_top(t, p->stack);
 
 	commas((uint64_t)(p->events / secs + 0.5), ops, sizeof(ops));
 	commas(p->maps, n, sizeof(n));
@@ -210,7 +210,7 @@ static void private_row(FILE *out, const struct trace *t,
 		strlen(type) > TYPE_WIDTH ? "..." : "");
 	if (!f.f && !f.pc)
 		return;
-	an_frame_where(&f, where, sizeof(where));
+	trace_where_text(&f, where, sizeof(where));
 	fprintf(out, "%54s %s %s (first op)\n", "", f.f ? f.f->function : "?",
 		where);
 }
@@ -276,7 +276,7 @@ static int render(struct top *tp, const struct top_opts *o, double secs)
 		fprintf(out, "... and %zu more rows\n",
 			an.nmaps + an.nprivs - shown);
 	if (tp->s.crashed)
-		crash_text(out, &tp->s.t, &an, tp->tty);
+		crash_text(out, &tp->s.t, an.crash, tp->tty);
 	fflush(out);
 	analysis_free(&an);
 	trace_drop_events(&tp->s.t);

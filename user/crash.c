@@ -81,8 +81,8 @@ static uint8_t op_of_func(const char *fn)
  */
 static void read_fatal_stack(const struct trace *t, struct crash *c)
 {
-	struct an_frame fr[AN_MAX_FRAMES];
-	size_t n = an_stack_expand(t, c->fatal->stack, fr, AN_MAX_FRAMES);
+	struct trace_where fr[TRACE_MAX_FRAMES];
+	size_t n = trace_stack_expand(t, c->fatal->stack, fr, TRACE_MAX_FRAMES);
 
 	c->user_frame = -1;
 	c->op = CRASH_OP_UNKNOWN;
@@ -254,7 +254,7 @@ static void offer_write(void *ctx, uint32_t tid, const struct crash_op *op)
 	const struct trace_fatal *f = lw->f;
 	bool other = f->goid && op->goid ? op->goid != f->goid : tid != f->tid;
 
-	if (!other || !an_is_write(op->op) || op->ts_ns > f->ts_ns ||
+	if (!other || !trace_op_is_write(op->op) || op->ts_ns > f->ts_ns ||
 	    f->ts_ns - op->ts_ns > CRASH_RECENT_NS || op->ts_ns < lw->ts)
 		return;
 	lw->ts = op->ts_ns;
@@ -329,8 +329,7 @@ static void pick_map(const struct trace *t, struct crash *c)
 }
 
 /* The map's type: from the latest event on it up to the crash. */
-static void pick_type(const struct trace *t, const struct analysis *an,
-		      struct crash *c)
+static void pick_type(const struct trace *t, struct crash *c)
 {
 	uint64_t best_ts = 0;
 	bool found = false;
@@ -345,9 +344,6 @@ static void pick_type(const struct trace *t, const struct analysis *an,
 			found = true;
 		}
 	}
-	c->an_map = an ? an_find_map(an, c->map, c->fatal->ts_ns) : -1;
-	if (!found && c->an_map >= 0)
-		c->type = an->maps[c->an_map].type;
 	if (c->type)
 		c->type_name = trace_type_name(t, c->type);
 }
@@ -484,7 +480,7 @@ static const struct crash_thread *flag_owner(const struct crash *c)
 		if (th->side < 0)
 			continue;
 		o = &th->ops[th->side];
-		if (an_is_write(o->op) && o->ts_ns <= d->ts_ns &&
+		if (trace_op_is_write(o->op) && o->ts_ns <= d->ts_ns &&
 		    o->goid != d->goid &&
 		    (!best || o->ts_ns > best->ops[best->side].ts_ns))
 			best = th;
@@ -537,8 +533,7 @@ static void judge_evidence(const struct trace *t, struct crash *c)
 	}
 }
 
-bool crash_analyze(const struct trace *t, const struct analysis *an,
-		   struct crash *c)
+bool crash_analyze(const struct trace *t, struct crash *c)
 {
 	const struct trace_fatal *f = pick_fatal(t);
 
@@ -557,7 +552,7 @@ bool crash_analyze(const struct trace *t, const struct analysis *an,
 	if (c->map_error)
 		pick_map(t, c);
 	if (c->has_map) {
-		pick_type(t, an, c);
+		pick_type(t, c);
 		pick_others(t, c);
 		c->threads[0].nops = 0;
 		gather_ops(t, c);

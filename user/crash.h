@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analysis.h"
 #include "trace.h"
 
 /*
@@ -109,10 +108,11 @@ struct crash {
 	uint8_t map_from;	/* enum crash_map_from */
 	uint64_t map, type;	/* type 0 when unknown */
 	const char *type_name;	/* NULL when unknown */
-	int64_t an_map;		/* index into analysis.maps[], -1 */
+	int64_t an_map;		/* index into analysis.maps[], -1: set by
+				 * the analysis (crash.h knows no analysis) */
 	/*
 	 * The dying thread's own stack at the fatal call: user_frame is the
-	 * index (in an_stack_expand's frames) of the first frame outside the
+	 * index (in trace_stack_expand's frames) of the first frame outside the
 	 * runtime, -1 when none; in_func the runtime function that frame
 	 * called (NULL when unknown); op what that function does.
 	 */
@@ -132,11 +132,11 @@ struct crash {
 
 /*
  * Fills c from the first map fatal error in t (else its first fatal);
- * returns false when t holds no fatal. an (may be NULL) names the map
- * identity the crash was on.
+ * returns false when t holds no fatal. It reads only the trace: the
+ * analysis (analysis.h) calls it once, stores the result (an->crash) and
+ * fills an_map; the reports render that, never analysing again.
  */
-bool crash_analyze(const struct trace *t, const struct analysis *an,
-		   struct crash *c);
+bool crash_analyze(const struct trace *t, struct crash *c);
 
 /* Whether the report may say th "was in" its operation. */
 bool crash_was_in(const struct crash_thread *th);
@@ -159,14 +159,5 @@ const char *crash_evidence_name(unsigned ev);
 const char *crash_map_from_name(unsigned from);
 /* What the runtime's write flag can and cannot prove for this map kind. */
 const char *crash_flag_note(const struct crash *c);
-
-/*
- * The crash section of the text report (user/report_crash.c): the error,
- * both sides with file:line and goroutine ids, then each thread's last
- * map operations. ANSI colour when color is true. Nothing when t holds no
- * fatal error.
- */
-void crash_text(FILE *out, const struct trace *t, const struct analysis *an,
-		bool color);
 
 #endif

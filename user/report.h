@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "crash.h"
 #include "errbuf.h"
 #include "trace.h"
 
@@ -107,5 +108,14 @@ int report_parse_opt(int code, const char *arg, void *ctx);
 int report_output(const struct trace *t, const struct report_format *f,
 		  const struct report_opts *o, const char *path,
 		  struct errbuf *err);
+
+/*
+ * The crash section of the text report (user/report_crash.c): the error,
+ * both sides with file:line and goroutine ids, then each thread's last
+ * map operations, from the analysis' one reading (an->crash). ANSI colour
+ * when color is true. Nothing when c is NULL.
+ */
+void crash_text(FILE *out, const struct trace *t, const struct crash *c,
+		bool color);
 
 #endif

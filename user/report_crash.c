@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "crash.h"
+#include "report.h"
 #include "textfmt.h"
 
 #define SIDE_FRAMES	3	/* frames shown per side, innermost first */
@@ -33,8 +33,8 @@ static const char *base(const char *path)
 static void side_frames(FILE *out, const struct trace *t, uint32_t stack,
 			size_t skip, size_t max, const struct crash_style *st)
 {
-	struct an_frame fr[AN_MAX_FRAMES];
-	size_t n = an_stack_expand(t, stack, fr, AN_MAX_FRAMES), shown = 0;
+	struct trace_where fr[TRACE_MAX_FRAMES];
+	size_t n = trace_stack_expand(t, stack, fr, TRACE_MAX_FRAMES), shown = 0;
 
 	for (size_t i = skip; i < n && shown < max; i++) {
 		if (fr[i].f && !strcmp(fr[i].f->function, "runtime.goexit"))
@@ -152,7 +152,7 @@ static void other_side(FILE *out, const struct trace *t,
 static void op_where(const struct trace *t, uint32_t stack, char *buf,
 		     size_t len)
 {
-	struct an_frame f = an_stack_top(t, stack);
+	struct trace_where f = trace_stack_top(t, stack);
 
 	if (f.f)
 		snprintf(buf, len, "%s %s:%u", safe_text(f.f->function),
@@ -255,35 +255,34 @@ static void title(FILE *out, const struct crash *c,
 	wrapped(out, "  which map is a guess:", why, st);
 }
 
-void crash_text(FILE *out, const struct trace *t, const struct analysis *an,
+void crash_text(FILE *out, const struct trace *t, const struct crash *c,
 		bool color)
 {
 	const struct crash_style *st = color ? &ansi : &plain;
 	const struct crash_thread *other;
-	struct crash c;
 
-	if (!crash_analyze(t, an, &c))
+	if (!c)
 		return;
-	title(out, &c, st);
-	dying_side(out, t, &c, st);
-	other = crash_other_side(&c);
+	title(out, c, st);
+	dying_side(out, t, c, st);
+	other = crash_other_side(c);
 	/* One side per goroutine: one that moved threads is listed once. */
-	for (size_t i = 1; i < c.nthreads; i++) {
-		bool seen = c.threads[i].goid == c.fatal->goid;
+	for (size_t i = 1; i < c->nthreads; i++) {
+		bool seen = c->threads[i].goid == c->fatal->goid;
 
 		for (size_t j = 1; j < i && !seen; j++)
-			seen = c.threads[j].side >= 0 &&
-			       c.threads[j].goid == c.threads[i].goid;
-		if (c.threads[i].side >= 0 && !seen)
-			other_side(out, t, &c, &c.threads[i], st);
+			seen = c->threads[j].side >= 0 &&
+			       c->threads[j].goid == c->threads[i].goid;
+		if (c->threads[i].side >= 0 && !seen)
+			other_side(out, t, c, &c->threads[i], st);
 	}
-	if (c.has_map && !other)
+	if (c->has_map && !other)
 		fprintf(out, "  the other side was not traced: no other goroutine "
 			"touched this map just before\n");
-	if (c.map_error)
-		wrapped(out, "  the write flag:", crash_flag_note(&c), st);
+	if (c->map_error)
+		wrapped(out, "  the write flag:", crash_flag_note(c), st);
 	fprintf(out, "  last map operations, oldest first, in ms before the "
 		"crash (* on this map):\n");
-	for (size_t i = 0; i < c.nthreads; i++)
-		last_ops(out, t, &c, &c.threads[i], st);
+	for (size_t i = 0; i < c->nthreads; i++)
+		last_ops(out, t, c, &c->threads[i], st);
 }

@@ -57,8 +57,8 @@ static void put_name(FILE *f, const char *s)
 /* Root first: the expansion is innermost first, so walk it backwards. */
 static char *stack_text(const struct trace *t, uint32_t stack)
 {
-	struct an_frame fr[AN_MAX_FRAMES];
-	size_t n = an_stack_expand(t, stack, fr, AN_MAX_FRAMES), len = 0;
+	struct trace_where fr[TRACE_MAX_FRAMES];
+	size_t n = trace_stack_expand(t, stack, fr, TRACE_MAX_FRAMES), len = 0;
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, &len);
 

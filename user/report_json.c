@@ -14,7 +14,7 @@
 #include "report.h"
 #include "snapshot.h"
 
-static void json_frame(struct json_writer *jw, const struct an_frame *f)
+static void json_frame(struct json_writer *jw, const struct trace_where *f)
 {
 	char pc[32];
 
@@ -44,7 +44,7 @@ static void json_pc_frames(struct json_writer *jw, const struct trace *t,
 	jw_key(jw, "frames");
 	jw_start_array(jw);
 	for (uint32_t i = 0; i < n; i++) {
-		struct an_frame af = { pc, &f[i] };
+		struct trace_where af = { pc, &f[i] };
 
 		json_frame(jw, &af);
 	}
@@ -56,8 +56,8 @@ static void json_stack_frames_from(struct json_writer *jw,
 				   const struct trace *t, uint32_t stack,
 				   size_t skip)
 {
-	struct an_frame fr[AN_MAX_FRAMES];
-	size_t n = an_stack_expand(t, stack, fr, AN_MAX_FRAMES);
+	struct trace_where fr[TRACE_MAX_FRAMES];
+	size_t n = trace_stack_expand(t, stack, fr, TRACE_MAX_FRAMES);
 
 	jw_key(jw, "frames");
 	jw_start_array(jw);
@@ -298,40 +298,39 @@ static void json_crash_stack(struct json_writer *jw, const struct trace *t,
 }
 
 static void json_crash(struct json_writer *jw, const struct trace *t,
-		       const struct analysis *an, const size_t *order)
+		       const struct crash *c, const size_t *order)
 {
-	struct crash c;
 
 	jw_key(jw, "crash");
-	if (!crash_analyze(t, an, &c)) {
+	if (!c) {
 		jw_null(jw);
 		return;
 	}
 	jw_start_object(jw);
-	jw_kv_string(jw, "message", c.fatal->msg);
-	jw_kv_uint(jw, "time_ns", rel_ns(t, c.fatal->ts_ns));
-	jw_kv_uint(jw, "tid", c.fatal->tid);
-	jw_kv_uint(jw, "goroutine", c.fatal->goid);
-	jw_kv_bool(jw, "map_error", c.map_error);
+	jw_kv_string(jw, "message", c->fatal->msg);
+	jw_kv_uint(jw, "time_ns", rel_ns(t, c->fatal->ts_ns));
+	jw_kv_uint(jw, "tid", c->fatal->tid);
+	jw_kv_uint(jw, "goroutine", c->fatal->goid);
+	jw_kv_bool(jw, "map_error", c->map_error);
 	jw_key(jw, "map");
-	if (c.has_map)
-		jw_hex(jw, c.map);
+	if (c->has_map)
+		jw_hex(jw, c->map);
 	else
 		jw_null(jw);
-	json_str_or_null(jw, "map_from", crash_map_from_name(c.map_from));
-	json_str_or_null(jw, "map_type", c.type_name);
+	json_str_or_null(jw, "map_from", crash_map_from_name(c->map_from));
+	json_str_or_null(jw, "map_type", c->type_name);
 	jw_key(jw, "map_index");
-	if (c.an_map >= 0)
-		jw_uint(jw, order[c.an_map]);
+	if (c->an_map >= 0)
+		jw_uint(jw, order[c->an_map]);
 	else
 		jw_null(jw);
-	jw_kv_string(jw, "map_impl", c.map_impl);
-	jw_kv_string(jw, "flag_note", crash_flag_note(&c));
-	json_crash_stack(jw, t, &c);
+	jw_kv_string(jw, "map_impl", c->map_impl);
+	jw_kv_string(jw, "flag_note", crash_flag_note(c));
+	json_crash_stack(jw, t, c);
 	jw_key(jw, "threads");
 	jw_start_array(jw);
-	for (size_t i = 0; i < c.nthreads; i++)
-		json_crash_thread(jw, t, &c, &c.threads[i]);
+	for (size_t i = 0; i < c->nthreads; i++)
+		json_crash_thread(jw, t, c, &c->threads[i]);
 	jw_end_array(jw);
 	jw_end_object(jw);
 }
@@ -437,7 +436,7 @@ static void json_body(struct json_writer *jw, const struct trace *t,
 	jw_kv_uint(jw, "maps_seen", an->maps_seen);
 	json_private(jw, t, an);
 	json_hot_spots(jw, an, order, o);
-	json_crash(jw, t, an, order);
+	json_crash(jw, t, an->crash, order);
 	report_freeze_json(jw, t);
 }
 

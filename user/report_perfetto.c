@@ -118,7 +118,7 @@ oom:
 
 static void site(struct pf *p, uint32_t stack)
 {
-	struct an_frame f = an_stack_top(p->t, stack);
+	struct trace_where f = trace_stack_top(p->t, stack);
 	char buf[1024];
 
 	if (f.f)

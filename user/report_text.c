@@ -91,7 +91,7 @@ static void text_header(FILE *out, const struct trace *t,
 static void where_str(const struct trace *t, uint32_t stack,
 		      const struct style *st, char *buf, size_t len)
 {
-	struct an_frame f = an_stack_top(t, stack);
+	struct trace_where f = trace_stack_top(t, stack);
 
 	if (!f.f) {
 		snprintf(buf, len, f.pc ? "0x%" PRIx64 " (no symbol)" :
@@ -462,7 +462,7 @@ int report_text(const struct trace *t, const struct report_opts *o,
 	text_header(out, t, an, st);
 	if (t->nfatals) {
 		fputc('\n', out);
-		crash_text(out, t, an, o->color);
+		crash_text(out, t, an->crash, o->color);
 	}
 	report_freeze_text(out, t);
 	ret = text_findings(out, t, an, o, st);

@@ -4,6 +4,7 @@
  * open-addressing hash indexes so the live path (a million events a
  * second) interns stacks and maps in a few hash probes.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -657,4 +658,57 @@ uint64_t trace_now_ns(void)
 uint64_t trace_wall_now_ns(void)
 {
 	return clock_ns(CLOCK_REALTIME);
+}
+
+bool trace_op_is_write(unsigned op)
+{
+	return op == GMT_OP_ASSIGN || op == GMT_OP_DELETE ||
+	       op == GMT_OP_CLEAR;
+}
+
+size_t trace_stack_expand(const struct trace *t, uint32_t stack,
+		       struct trace_where *out, size_t max)
+{
+	const struct trace_stack *s;
+	size_t n = 0;
+
+	if (stack >= t->nstacks)
+		return 0;
+	s = &t->stacks[stack];
+	for (uint32_t i = 0; i < s->n && i < GMT_STACK_DEPTH && n < max; i++) {
+		uint32_t nf;
+		const struct trace_frame *f = trace_pc_frames(t, s->pc[i], &nf);
+
+		if (!nf) {
+			out[n++] = (struct trace_where){ s->pc[i], NULL };
+			continue;
+		}
+		for (uint32_t j = 0; j < nf && n < max; j++)
+			out[n++] = (struct trace_where){ s->pc[i], &f[j] };
+	}
+	return n;
+}
+
+struct trace_where trace_stack_top(const struct trace *t, uint32_t stack)
+{
+	struct trace_where f = { 0, NULL };
+
+	trace_stack_expand(t, stack, &f, 1);
+	return f;
+}
+
+void trace_where_text(const struct trace_where *f, char *buf, size_t len)
+{
+	const char *base;
+
+	if (!f->f) {
+		snprintf(buf, len, "0x%" PRIx64, f->pc);
+		return;
+	}
+	base = strrchr(f->f->file, '/');
+	base = base ? base + 1 : f->f->file;
+	if (!*base)
+		snprintf(buf, len, "?:%u", f->f->line);
+	else
+		snprintf(buf, len, "%s:%u", base, f->f->line);
 }

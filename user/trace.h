@@ -252,4 +252,27 @@ int trace_ops_parse(const char *list, uint32_t *mask, struct errbuf *err);
 uint64_t trace_now_ns(void);
 uint64_t trace_wall_now_ns(void);
 
+/* Whether an operation writes the map (assign, delete, clear). */
+bool trace_op_is_write(unsigned op);
+
+#define TRACE_MAX_FRAMES	64	/* frames of one expanded stack */
+
+/*
+ * One frame of an expanded stack: f is NULL when pc was not symbolised.
+ * trace_stack_expand() writes the frames of a trace stack innermost first
+ * (each PC's inline frames, then the next PC's) and returns how many.
+ */
+struct trace_where {
+	uint64_t pc;
+	const struct trace_frame *f;
+};
+
+size_t trace_stack_expand(const struct trace *t, uint32_t stack,
+			  struct trace_where *out, size_t max);
+/* The innermost frame of a stack's first PC (the line that called the
+ * runtime); f NULL when none. */
+struct trace_where trace_stack_top(const struct trace *t, uint32_t stack);
+/* "main.go:42" style text for a frame: base name of file, line. */
+void trace_where_text(const struct trace_where *f, char *buf, size_t len);
+
 #endif

@@ -689,7 +689,12 @@ static void judge_crash(const struct trace *t, struct analysis *an)
 	struct crash c;
 	struct an_map *m;
 
-	if (!crash_analyze(t, an, &c) || !c.map_error || c.an_map < 0)
+	/* crash_analyze() no longer takes the analysis: place the map as
+	 * it used to. */
+	if (!crash_analyze(t, &c) || !c.map_error || !c.has_map)
+		return;
+	c.an_map = an_find_map(an, c.map, c.fatal->ts_ns);
+	if (c.an_map < 0)
 		return;
 	m = &an->maps[c.an_map];
 	m->crash_msg = c.fatal->msg;
@@ -995,7 +1000,7 @@ void an_verdict_text(const struct an_map *m, char *buf, size_t len)
 /* ---- stacks -------------------------------------------------------------- */
 
 size_t an_stack_expand(const struct trace *t, uint32_t stack,
-		       struct an_frame *out, size_t max)
+		       struct trace_where *out, size_t max)
 {
 	const struct trace_stack *s;
 	size_t n = 0;
@@ -1008,24 +1013,24 @@ size_t an_stack_expand(const struct trace *t, uint32_t stack,
 		const struct trace_frame *f = trace_pc_frames(t, s->pc[i], &nf);
 
 		if (!nf) {
-			out[n++] = (struct an_frame){ s->pc[i], NULL };
+			out[n++] = (struct trace_where){ s->pc[i], NULL };
 			continue;
 		}
 		for (uint32_t j = 0; j < nf && n < max; j++)
-			out[n++] = (struct an_frame){ s->pc[i], &f[j] };
+			out[n++] = (struct trace_where){ s->pc[i], &f[j] };
 	}
 	return n;
 }
 
-struct an_frame an_stack_top(const struct trace *t, uint32_t stack)
+struct trace_where an_stack_top(const struct trace *t, uint32_t stack)
 {
-	struct an_frame f = { 0, NULL };
+	struct trace_where f = { 0, NULL };
 
 	an_stack_expand(t, stack, &f, 1);
 	return f;
 }
 
-void an_frame_where(const struct an_frame *f, char *buf, size_t len)
+void an_frame_where(const struct trace_where *f, char *buf, size_t len)
 {
 	const char *base;
 

@@ -18,6 +18,7 @@
 
 #include "analysis.h"
 #include "crash.h"
+#include "report.h"
 #include "snapshot.h"
 #include "trace.h"
 
@@ -409,7 +410,8 @@ static void test_empty_trace(void **state)
 	(void)state;
 	assert_int_equal(analysis_run(&T, NULL, &an), 0);
 	assert_int_equal(an.nmaps, 0);
-	assert_false(crash_analyze(&T, &an, &c));
+	assert_null(an.crash);
+	assert_false(crash_analyze(&T, &c));
 	analysis_free(&an);
 }
 
@@ -445,7 +447,9 @@ static void test_crash_both_sides(void **state)
 	assert_int_equal(trace_add_history(&T, &h, true), 0);
 	assert_int_equal(trace_add_fatal(&T, &f), 0);
 	assert_int_equal(analysis_run(&T, NULL, &an), 0);
-	assert_true(crash_analyze(&T, &an, &c));
+	/* The analysis read the crash once, and placed its map. */
+	assert_non_null(an.crash);
+	c = *an.crash;
 	assert_true(c.map_error);
 	assert_true(c.has_map);
 	assert_int_equal(c.map, MAP_M);
@@ -492,7 +496,7 @@ static void test_crash_same_thread(void **state)
 	w(800, 11, 8, st_b);
 	ev(900, MAP_M, TYPE_A, 11, 1, GMT_OP_ASSIGN, st_a, true);
 	assert_int_equal(trace_add_fatal(&T, &f), 0);
-	assert_true(crash_analyze(&T, NULL, &c));
+	assert_true(crash_analyze(&T, &c));
 	assert_int_equal(c.map, MAP_M);
 	assert_int_equal(c.nthreads, 2);
 	assert_int_equal(c.threads[0].goid, 1);
@@ -514,7 +518,7 @@ static void test_crash_not_a_map_error(void **state)
 	strcpy(f.msg, "all goroutines are asleep - deadlock!");
 	f.stack = st_c;
 	assert_int_equal(trace_add_fatal(&T, &f), 0);
-	assert_true(crash_analyze(&T, NULL, &c));
+	assert_true(crash_analyze(&T, &c));
 	assert_false(c.map_error);
 	assert_false(c.has_map);
 	assert_int_equal(c.nthreads, 1);
@@ -535,7 +539,7 @@ static void test_crash_map_from_overlap(void **state)
 	ev(600, MAP_N, TYPE_B, 13, 9, GMT_OP_ASSIGN, st_a, true);
 	ev(700, MAP_M, TYPE_A, 14, 10, GMT_OP_ASSIGN, st_a, false);
 	assert_int_equal(trace_add_fatal(&T, &f), 0);
-	assert_true(crash_analyze(&T, NULL, &c));
+	assert_true(crash_analyze(&T, &c));
 	assert_true(c.has_map);
 	assert_int_equal(c.map, MAP_N);
 	assert_int_equal(c.nthreads, 3);
@@ -546,12 +550,14 @@ static void test_crash_map_from_overlap(void **state)
 /* The text report's crash section, as one string (free it). */
 static char *crash_report(void)
 {
+	struct crash c;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 
 	assert_non_null(out);
-	crash_text(out, &T, NULL, false);
+	assert_true(crash_analyze(&T, &c));
+	crash_text(out, &T, &c, false);
 	fclose(out);
 	return buf;
 }
@@ -593,7 +599,7 @@ static void test_crash_claims_need_evidence(void **state)
 	w(4998000, 12, 8, st_b);
 	ev(4999000, MAP_M, TYPE_A, 11, 7, GMT_OP_ASSIGN, st_a, true);
 	assert_int_equal(trace_add_fatal(&T, &f), 0);
-	assert_true(crash_analyze(&T, NULL, &c));
+	assert_true(crash_analyze(&T, &c));
 	assert_int_equal(c.map_from, CRASH_MAP_DYING_OP);
 	assert_int_equal(c.nthreads, 4);
 	assert_int_equal(c.threads[0].evidence, CRASH_EV_STACK);
@@ -628,7 +634,7 @@ static void test_crash_read_own_stack(void **state)
 	w(900, 12, 8, st_b);
 	ev(950, MAP_N, TYPE_B, 11, 7, GMT_OP_ASSIGN, st_a, false);
 	assert_int_equal(trace_add_fatal(&T, &f), 0);
-	assert_true(crash_analyze(&T, NULL, &c));
+	assert_true(crash_analyze(&T, &c));
 	assert_int_equal(c.user_frame, 1);
 	assert_string_equal(c.in_func, "runtime.mapaccess1_fast64");
 	assert_int_equal(c.op, CRASH_OP_READ);
@@ -678,7 +684,7 @@ static void test_crash_frozen_evidence(void **state)
 	ev(950, MAP_N, TYPE_B, 13, 9, GMT_OP_ASSIGN, st_c, false);
 	assert_int_equal(trace_add_fatal(&T, &f), 0);
 	assert_int_equal(trace_add_freeze(&T, &fz), 0);
-	assert_true(crash_analyze(&T, NULL, &c));
+	assert_true(crash_analyze(&T, &c));
 	assert_int_equal(c.map_from, CRASH_MAP_FROZEN);
 	assert_int_equal(c.map, MAP_M);
 	assert_int_equal(c.nthreads, 2);
@@ -692,7 +698,7 @@ static void test_crash_frozen_evidence(void **state)
 	free(text);
 	/* Frozen inside a map function on another map proves nothing. */
 	T.freezes[0].threads[1].map = MAP_N;
-	assert_true(crash_analyze(&T, NULL, &c));
+	assert_true(crash_analyze(&T, &c));
 	assert_int_equal(c.threads[1].evidence, CRASH_EV_RECENT);
 }
 
@@ -723,7 +729,7 @@ static void test_stack_expand(void **state)
 		{ "main.(*Cache).put", "/src/cache.go", 7, true },
 		{ "main.worker", "/src/main.go", 40, false },
 	};
-	struct an_frame fr[8];
+	struct trace_where fr[8];
 	uint64_t pc[2] = { 0x402000, 0x999999 };
 	uint32_t id;
 	char where[64];
@@ -731,17 +737,17 @@ static void test_stack_expand(void **state)
 	(void)state;
 	assert_int_equal(trace_add_sym(&T, 0x402000, inl, 2), 0);
 	assert_int_equal(trace_intern_stack(&T, pc, 2, &id), 0);
-	assert_int_equal(an_stack_expand(&T, id, fr, 8), 3);
+	assert_int_equal(trace_stack_expand(&T, id, fr, 8), 3);
 	assert_string_equal(fr[0].f->function, "main.(*Cache).put");
 	assert_string_equal(fr[1].f->function, "main.worker");
 	assert_null(fr[2].f);
 	assert_int_equal(fr[2].pc, 0x999999);
-	an_frame_where(&fr[0], where, sizeof(where));
+	trace_where_text(&fr[0], where, sizeof(where));
 	assert_string_equal(where, "cache.go:7");
-	an_frame_where(&fr[2], where, sizeof(where));
+	trace_where_text(&fr[2], where, sizeof(where));
 	assert_string_equal(where, "0x999999");
-	assert_int_equal(an_stack_expand(&T, id, fr, 1), 1);
-	assert_ptr_equal(an_stack_top(&T, id).f->function, fr[0].f->function);
+	assert_int_equal(trace_stack_expand(&T, id, fr, 1), 1);
+	assert_ptr_equal(trace_stack_top(&T, id).f->function, fr[0].f->function);
 }
 
 int main(void)

@@ -42,9 +42,9 @@ void old_an_verdict_text(const struct an_map *m, char *buf, size_t len);
 int64_t old_an_find_map(const struct analysis *an, uint64_t addr,
 			uint64_t ts);
 size_t old_an_stack_expand(const struct trace *t, uint32_t stack,
-			   struct an_frame *out, size_t max);
-struct an_frame old_an_stack_top(const struct trace *t, uint32_t stack);
-void old_an_frame_where(const struct an_frame *f, char *buf, size_t len);
+			   struct trace_where *out, size_t max);
+struct trace_where old_an_stack_top(const struct trace *t, uint32_t stack);
+void old_an_frame_where(const struct trace_where *f, char *buf, size_t len);
 
 #define analysis_run old_analysis_run
 #define analysis_free old_analysis_free
