@@ -206,3 +206,26 @@ int cli_freeze(const char *s, uint32_t *mode)
 		}
 	return fail("--freeze '%s': give all, map or off", s) + 1;
 }
+
+void cli_trace_opts_init(struct cli_trace_opts *to)
+{
+	to->ops_mask = TRACE_DEFAULT_OPS;
+	to->ringbuf_bytes = 0;
+	to->freeze = GMT_FREEZE_ALL;
+}
+
+int cli_trace_opt(int c, const char *arg, struct cli_trace_opts *to)
+{
+	switch (c) {
+	case 'O':
+		return cli_ops(arg, &to->ops_mask);
+	case 'R':
+		return cli_ringbuf_mb(arg, &to->ringbuf_bytes);
+	case 'C':
+		to->ops_mask = 1u << GMT_OP_FATAL;
+		return 0;
+	case 'F':
+		return cli_freeze(arg, &to->freeze);
+	}
+	return 1;
+}

@@ -28,12 +28,10 @@
 #define FLUSH_NS	1000000000ULL	/* at least every second */
 
 struct rec_opts {
-	uint32_t freeze;	/* GMT_FREEZE_* */
 	pid_t pid;
 	double seconds;		/* 0: until Ctrl-C or the process exits */
 	const char *out;
-	uint32_t ops_mask;
-	uint32_t ringbuf_bytes;
+	struct cli_trace_opts tr;
 };
 
 struct rec {
@@ -77,15 +75,8 @@ static int parse_opt(int c, const char *arg, void *ctx)
 	case 'o':
 		o->out = arg;
 		return 0;
-	case 'O':
-		return cli_ops(arg, &o->ops_mask);
-	case 'C':
-		o->ops_mask = 1u << GMT_OP_FATAL;
-		return 0;
-	case 'F':
-		return cli_freeze(arg, &o->freeze);
 	default:
-		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
+		return cli_trace_opt(c, arg, &o->tr);
 	}
 }
 
@@ -103,8 +94,7 @@ static int parse_args(int argc, char **argv, struct rec_opts *o)
 	static const struct cli_cmd cmd = { "record", ":p:d:o:hv", longopts,
 					    usage };
 
-	o->ops_mask = TRACE_DEFAULT_OPS;
-	o->freeze = GMT_FREEZE_ALL;
+	cli_trace_opts_init(&o->tr);
 	return cli_parse(&cmd, argc, argv, parse_opt, o) ?:
 	       cli_need_pid(&cmd, argc, argv, o->pid);
 }
@@ -226,10 +216,10 @@ static int check_output(const char *path, struct errbuf *err)
 
 static int start(struct rec *r, const struct rec_opts *o, const char *path)
 {
-	struct session_opts so = { .pid = o->pid, .ops_mask = o->ops_mask,
-				   .ringbuf_bytes = o->ringbuf_bytes,
+	struct session_opts so = { .pid = o->pid, .ops_mask = o->tr.ops_mask,
+				   .ringbuf_bytes = o->tr.ringbuf_bytes,
 				   .command = "record", .guard = true,
-				   .freeze = o->freeze };
+				   .freeze = o->tr.freeze };
 
 	if (check_output(path, &r->s.err) || session_attach(&r->s, &so))
 		return -1;

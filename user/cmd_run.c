@@ -42,11 +42,9 @@
 extern char **environ;
 
 struct run_opts {
-	uint32_t freeze;	/* GMT_FREEZE_* */
 	const char *trace_path;
 	struct report_args report;
-	uint32_t ops_mask;
-	uint32_t ringbuf_bytes;
+	struct cli_trace_opts tr;
 };
 
 static volatile pid_t child_pid;
@@ -82,21 +80,16 @@ static void usage(FILE *out)
 static int parse_opt(int c, const char *arg, void *ctx)
 {
 	struct run_opts *o = ctx;
+	int r;
 
 	switch (c) {
 	case 't':
 		o->trace_path = arg;
 		return 0;
-	case 'O':
-		return cli_ops(arg, &o->ops_mask);
-	case 'R':
-		return cli_ringbuf_mb(arg, &o->ringbuf_bytes);
-	case 'C':
-		o->ops_mask = 1u << GMT_OP_FATAL;
-		return 0;
-	case 'F':
-		return cli_freeze(arg, &o->freeze);
 	default:
+		r = cli_trace_opt(c, arg, &o->tr);
+		if (r != 1)
+			return r;
 		return report_parse_opt(c, arg, &o->report) ? 2 : 0;
 	}
 }
@@ -117,8 +110,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	int r;
 
 	report_args_init(&o->report);
-	o->ops_mask = TRACE_DEFAULT_OPS;
-	o->freeze = GMT_FREEZE_ALL;
+	cli_trace_opts_init(&o->tr);
 	r = cli_parse(&cmd, argc, argv, parse_opt, o);
 	if (!r && optind >= argc)
 		return cli_error(&cmd, "give the program to run: -- CMD "
@@ -344,10 +336,10 @@ static int launch(struct launch *l, const char *path, char **argv)
 static pid_t start(struct session *s, const char *path, char **argv,
 		   const struct run_opts *o)
 {
-	struct session_opts so = { .ops_mask = o->ops_mask,
-				   .ringbuf_bytes = o->ringbuf_bytes,
+	struct session_opts so = { .ops_mask = o->tr.ops_mask,
+				   .ringbuf_bytes = o->tr.ringbuf_bytes,
 				   .command = "run", .guard = true,
-				   .freeze = o->freeze };
+				   .freeze = o->tr.freeze };
 	struct launch l = { 0 };
 	char c = 0;
 	int r, e;

@@ -99,4 +99,15 @@ int cli_ops(const char *s, uint32_t *mask);
 /* --freeze all|map|off: a GMT_FREEZE_* mode (event.h). */
 int cli_freeze(const char *s, uint32_t *mode);
 
+/* What run and record share: --ops, --ringbuf-mb, --crash-only, --freeze. */
+struct cli_trace_opts {
+	uint32_t ops_mask;	/* 1 << enum gmt_op */
+	uint32_t ringbuf_bytes;	/* 0: the tracer's default */
+	uint32_t freeze;	/* GMT_FREEZE_* */
+};
+
+void cli_trace_opts_init(struct cli_trace_opts *to);
+/* Options 'O', 'R', 'C', 'F': 0 or 2; 1 when c is none of them. */
+int cli_trace_opt(int c, const char *arg, struct cli_trace_opts *to);
+
 #endif
