@@ -484,7 +484,8 @@ static bool plausible_map(const struct gobin *gb, const uint64_t *hdr)
  * stale: a value counts only when the slot beside it holds this binary's
  * map type, and the map's header is readable.
  */
-static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f)
+static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f,
+			       uint64_t *type)
 {
 	uint64_t s[2], it[2], hdr[6];
 	const char *fn = f->function;
@@ -510,6 +511,7 @@ static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f)
 		return 0;
 	if (!named && !plausible_map(g->gb, hdr))
 		return 0;
+	*type = s[0];
 	return s[1];
 }
 
@@ -532,9 +534,28 @@ static void classify(struct guard *g, struct trace *t, struct snap_thread *st,
 	st->map_func = trace_intern_str(t, fr[outer].function);
 	for (int i = outer; i >= 0 && !st->map; i--)
 		if (is_map_func(fr[i].function))
-			st->map = map_from_frame(g, &fr[i]);
+			st->map = map_from_frame(g, &fr[i], &st->map_type);
 	if (st->map)
 		st->flags |= SNAP_T_MAP_KNOWN;
+}
+
+/*
+ * On g0 (goid 0): the goroutine its m runs, m.curg, the one that switched
+ * to the system stack (a second thread dying in fatalthrow is one). 0 when
+ * the runtime's layout is unknown or R14 is not its m's g0.
+ */
+static uint64_t curg_goid(struct guard *g, uint64_t r14)
+{
+	const struct rt_layout *l = &g->rt;
+	uint64_t m, g0, curg, goid;
+
+	if (!l->ok || !rd64(g, r14 + l->g_m, &m) || !m ||
+	    !rd64(g, m + l->m_g0, &g0) || g0 != r14 ||
+	    !rd64(g, m + l->m_curg, &curg) || !curg || curg == g0 ||
+	    (curg & 7) ||
+	    !rd64(g, curg + (uint64_t)g->gb->goid_offset, &goid))
+		return 0;
+	return goid;
 }
 
 /* The goroutine in R14, trusted only when its stack holds SP. */
@@ -550,6 +571,8 @@ static void goroutine(struct guard *g, struct snap_thread *st, uint64_t r14)
 	if (!mem_read(g, r14 + (uint64_t)g->gb->goid_offset, &goid,
 		      sizeof(goid)))
 		return;
+	if (!goid)
+		goid = curg_goid(g, r14);
 	st->goid = goid;
 	if (goid)
 		st->flags |= SNAP_T_ON_G;
@@ -706,6 +729,20 @@ static int add(struct trace *t, struct trace_freeze *f)
 	return r;
 }
 
+/* The frozen map's type named in the trace, as the probes' types are. */
+static void name_map_type(struct guard *g, struct trace *t, uint64_t type)
+{
+	char name[1024];
+
+	if (!type || type <= g->gb->load_bias || trace_type_name(t, type))
+		return;
+	if (!gobin_type_name(g->gb, type - g->gb->load_bias, name,
+			     sizeof(name)))
+		trace_set_type_name(t, type, name);
+	else
+		trace_set_type_name(t, type, NULL);
+}
+
 int guard_fatal(struct guard *g, struct trace *t)
 {
 	volatile struct gomaptrace_bpf__bss *b;
@@ -742,9 +779,11 @@ int guard_fatal(struct guard *g, struct trace *t)
 		return add(t, &f);
 	}
 	take(g, t, &f);
-	for (size_t i = 0; i < f.nthreads; i++)
+	for (size_t i = 0; i < f.nthreads; i++) {
 		for (uint32_t j = 0; j < f.threads[i].npcs; j++)
 			symcache_pc(t, g->gb, f.threads[i].pc[j]);
+		name_map_type(g, t, f.threads[i].map_type);
+	}
 	return add(t, &f);
 }
 

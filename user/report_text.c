@@ -363,6 +363,13 @@ static int text_findings(FILE *out, const struct trace *t,
 	size_t upto = o->all ? an->nmaps : an->nfindings;
 	size_t shown = upto < top ? upto : top;
 
+	if (!an->nmaps && t->meta.ops_mask == (1u << GMT_OP_FATAL)) {
+		/* The crash section says it when there was a crash. */
+		if (!t->nfatals)
+			fprintf(out, "\nmap operations were not traced "
+				"(--crash-only)\n");
+		return 0;
+	}
 	if (!an->nmaps) {
 		fprintf(out, "\nno map operations were seen\n");
 		return 0;

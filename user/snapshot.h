@@ -48,6 +48,8 @@ struct snap_thread {
 	uint64_t goid;		/* 0 when not on a goroutine's stack */
 	uint64_t ip, sp;
 	uint64_t map;		/* the map the map function works on, 0 */
+	uint64_t map_type;	/* its maptype, from the slot beside the
+				 * map's; 0 when unknown */
 	const char *map_func;	/* interned; NULL unless SNAP_T_IN_MAP */
 	uint32_t npcs;
 	uint64_t pc[SNAP_MAX_PCS];

@@ -450,10 +450,22 @@ static int write_freezes(struct trace_writer *w, const struct trace *t,
 {
 	size_t n = t->nfreezes - w->freezes_done;
 
+	size_t nextra = 0;
+
 	if (!n)
 		return 0;
+	/*
+	 * Each thread's map type goes in the snapshot's extra fields (one
+	 * per thread, zero-padded to the chunk's widest snapshot, the first
+	 * MAX_EXTRA threads), so that readers that do not know it skip it.
+	 */
+	for (size_t i = w->freezes_done; i < t->nfreezes; i++)
+		if (t->freezes[i].nthreads > nextra)
+			nextra = t->freezes[i].nthreads;
+	if (nextra > MAX_EXTRA)
+		nextra = MAX_EXTRA;	/* what every reader accepts */
 	put_uv(&w->raw, n);
-	put_uv(&w->raw, 0);
+	put_uv(&w->raw, nextra);
 	for (size_t i = w->freezes_done; i < t->nfreezes; i++) {
 		const struct trace_freeze *f = &t->freezes[i];
 
@@ -468,6 +480,9 @@ static int write_freezes(struct trace_writer *w, const struct trace *t,
 		put_uv(&w->raw, f->nthreads);
 		for (size_t j = 0; j < f->nthreads; j++)
 			put_snap_thread(&w->raw, &f->threads[j]);
+		for (size_t j = 0; j < nextra; j++)
+			put_uv(&w->raw, j < f->nthreads ?
+			       f->threads[j].map_type : 0);
 	}
 	if (write_chunk(w, CHUNK_FREEZE, err))
 		return -1;
@@ -954,7 +969,13 @@ static int load_one_freeze(struct loader *l, struct rd *r, uint64_t nextra)
 		return -1;
 	for (size_t j = 0; j < f.nthreads && !r->bad; j++)
 		load_snap_thread(l, r, &f.threads[j]);
-	skip_extra(r, nextra);
+	/* The extras: each thread's map type, then what we do not know. */
+	for (uint64_t j = 0; j < nextra && !r->bad; j++) {
+		uint64_t type = get_uv(r);
+
+		if (j < f.nthreads)
+			f.threads[j].map_type = type;
+	}
 	if (!r->bad)
 		ret = trace_add_freeze(l->t, &f);
 	free(f.threads);
