@@ -62,6 +62,9 @@ struct guard {
 	int tracer_pid;		/* a debugger seen at attach */
 	bool done;		/* a freeze record was added */
 	bool saw_fatal;
+	bool early;		/* pending holds a snapshot taken before the
+				 * fatal record was read */
+	struct trace_freeze pending;
 	uint64_t max_ns;
 };
 
@@ -743,6 +746,57 @@ static void name_map_type(struct guard *g, struct trace *t, uint64_t type)
 		trace_set_type_name(t, type, NULL);
 }
 
+/*
+ * The snapshot of a freeze (f->msg aside: the fatal record may not have
+ * been read yet). The process is resumed when this returns.
+ */
+static void snapshot(struct guard *g, struct trace *t, uint32_t state,
+		     struct trace_freeze *f)
+{
+	volatile struct gomaptrace_bpf__bss *b = g->skel->bss;
+
+	f->mode = g->mode;
+	f->tid = b->freeze_tid;
+	f->freeze_ns = b->freeze_ns;
+	if (state == GMT_FREEZE_SKIP_TRACED) {
+		f->status = SNAP_NOT_FROZEN_DEBUGGER;
+		f->tracer_pid = tracer_pid(g->pid);
+		return;
+	}
+	if (state != GMT_FROZEN) {
+		f->status = SNAP_NOT_FROZEN_FAILED;
+		return;
+	}
+	f->status = SNAP_FROZEN;
+	f->tracer_pid = tracer_pid(g->pid);
+	if (f->tracer_pid) {
+		/* A debugger came after the attach: it sees the stop. */
+		resume(g, f);
+		f->status = SNAP_NOT_FROZEN_DEBUGGER;
+		return;
+	}
+	take(g, t, f);
+	for (size_t i = 0; i < f->nthreads; i++) {
+		for (uint32_t j = 0; j < f->threads[i].npcs; j++)
+			symcache_pc(t, g->gb, f->threads[i].pc[j]);
+		name_map_type(g, t, f->threads[i].map_type);
+	}
+}
+
+int guard_early(struct guard *g, struct trace *t)
+{
+	volatile struct gomaptrace_bpf__bss *b;
+
+	if (!g || g->done || g->early || !g->skel->bss)
+		return 0;
+	b = g->skel->bss;
+	if (b->freeze_state != GMT_FROZEN)
+		return 0;
+	g->early = true;
+	snapshot(g, t, b->freeze_state, &g->pending);
+	return 0;
+}
+
 int guard_fatal(struct guard *g, struct trace *t)
 {
 	volatile struct gomaptrace_bpf__bss *b;
@@ -757,33 +811,11 @@ int guard_fatal(struct guard *g, struct trace *t)
 	if (!state)
 		return 0;
 	g->done = true;
-	f.mode = g->mode;
-	f.tid = b->freeze_tid;
-	f.freeze_ns = b->freeze_ns;
+	if (g->early)
+		f = g->pending;
+	else
+		snapshot(g, t, state, &f);
 	fatal_msg(t, f.tid, f.msg, sizeof(f.msg));
-	if (state == GMT_FREEZE_SKIP_TRACED) {
-		f.status = SNAP_NOT_FROZEN_DEBUGGER;
-		f.tracer_pid = tracer_pid(g->pid);
-		return add(t, &f);
-	}
-	if (state != GMT_FROZEN) {
-		f.status = SNAP_NOT_FROZEN_FAILED;
-		return add(t, &f);
-	}
-	f.status = SNAP_FROZEN;
-	f.tracer_pid = tracer_pid(g->pid);
-	if (f.tracer_pid) {
-		/* A debugger came after the attach: it sees the stop. */
-		resume(g, &f);
-		f.status = SNAP_NOT_FROZEN_DEBUGGER;
-		return add(t, &f);
-	}
-	take(g, t, &f);
-	for (size_t i = 0; i < f.nthreads; i++) {
-		for (uint32_t j = 0; j < f.threads[i].npcs; j++)
-			symcache_pc(t, g->gb, f.threads[i].pc[j]);
-		name_map_type(g, t, f.threads[i].map_type);
-	}
 	return add(t, &f);
 }
 
@@ -806,6 +838,11 @@ void guard_close(struct guard *g, struct trace *t)
 			send_cont(g->pidfd);
 			g->skel->bss->freeze_resumed = 1;
 		}
+	}
+	if (t && !g->done && g->early) {
+		/* Frozen, but its fatal record never came. */
+		g->done = true;
+		add(t, &g->pending);
 	}
 	if (t && !g->done && g->saw_fatal && t->nfatals) {
 		struct trace_freeze f = { .status = unfrozen_status(g),
