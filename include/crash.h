@@ -109,8 +109,9 @@ struct crash_thread {
 	uint8_t evidence;	/* enum crash_evidence */
 	uint64_t flag_goid;	/* CRASH_EV_FLAG_OTHER: the dying goroutine */
 	const char *frozen_in;	/* CRASH_EV_FROZEN: the map function */
-	bool frozen_map_known;	/* CRASH_EV_FROZEN: on the crash's map, read
-				 * from its frame (else not recoverable) */
+	bool frozen_map_known;	/* CRASH_EV_FROZEN: on the crash's map,
+				 * read from its frame (else not
+				 * recoverable) */
 	bool frozen_side;	/* its side is frozen_op: no traced op, only
 				 * the crash guard's snapshot of it */
 	struct crash_op frozen_op;

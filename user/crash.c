@@ -644,6 +644,12 @@ static void frozen_sides(const struct trace *t, struct crash *c,
 		    (snap_goid(st) && snap_goid(st) == c->fatal->goid))
 			continue;
 		th = traced_entry(c, st);
+		/*
+		 * A traced side keeps its history's evidence unless the
+		 * freeze proves more: frozen on this very map.
+		 */
+		if (th && !((st->flags & SNAP_T_MAP_KNOWN) && c->has_map))
+			continue;
 		if (!th && c->nthreads >= CRASH_MAX_THREADS)
 			continue;
 		if (!th) {

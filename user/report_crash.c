@@ -286,8 +286,8 @@ static void no_other_side(FILE *out, const struct crash *c,
 			  const struct crash_style *st)
 {
 	if (c->ops_traced && c->has_map)
-		fprintf(out, "  the other side was not traced: no other goroutine "
-			"touched this map just before\n");
+		fprintf(out, "  the other side was not traced: no other "
+			"goroutine touched this map just before\n");
 	else if (c->ops_traced)
 		fprintf(out, "  the other side was not traced: which map is "
 			"not known\n");
@@ -298,9 +298,9 @@ static void no_other_side(FILE *out, const struct crash *c,
 			"thread; map operations were not traced: --crash-only)",
 			st);
 	else
-		wrapped(out, "  the other side is not known:", "map operations "
-			"were not traced (--crash-only) and the process was not "
-			"frozen", st);
+		wrapped(out, "  the other side is not known:", "map "
+			"operations were not traced (--crash-only) and the "
+			"process was not frozen", st);
 }
 
 void crash_text(FILE *out, const struct trace *t, const struct analysis *an,
@@ -331,7 +331,8 @@ void crash_text(FILE *out, const struct trace *t, const struct analysis *an,
 	if (c.map_error)
 		wrapped(out, "  the write flag:", crash_flag_note(&c), st);
 	if (!c.ops_traced) {
-		fprintf(out, "  map operations were not traced (--crash-only)\n");
+		fputs("  map operations were not traced (--crash-only)\n",
+		      out);
 		return;
 	}
 	fprintf(out, "  last map operations, oldest first, in ms before the "
