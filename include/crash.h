@@ -82,6 +82,10 @@ enum crash_evidence {
 				 * map function on this very map (or, with
 				 * frozen_map_known false, on a map its
 				 * frame no longer held) */
+	CRASH_EV_AT_CALL,	/* frozen in its statement at the call to a
+				 * map function (about to make it, or just
+				 * back): the statement, not the map, and
+				 * not proof it was in it */
 };
 
 struct crash_op {
@@ -108,7 +112,8 @@ struct crash_thread {
 	uint64_t only_goid;	/* ops of this goroutine only; 0: all */
 	uint8_t evidence;	/* enum crash_evidence */
 	uint64_t flag_goid;	/* CRASH_EV_FLAG_OTHER: the dying goroutine */
-	const char *frozen_in;	/* CRASH_EV_FROZEN: the map function */
+	const char *frozen_in;	/* CRASH_EV_FROZEN, _AT_CALL: the map
+				 * function */
 	bool frozen_map_known;	/* CRASH_EV_FROZEN: on the crash's map,
 				 * read from its frame (else not
 				 * recoverable) */

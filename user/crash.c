@@ -552,6 +552,9 @@ static const struct crash_thread *flag_owner(const struct crash *c)
  */
 static bool frozen_on_map(const struct crash *c, const struct snap_thread *st)
 {
+	if (!(st->flags & SNAP_T_CRASHING) &&
+	    (st->flags & SNAP_T_AT_MAP_CALL) && st->map_func)
+		return true;
 	if (!is_frozen_side(st))
 		return false;
 	if (!(st->flags & SNAP_T_MAP_KNOWN))
@@ -659,7 +662,8 @@ static void frozen_sides(const struct trace *t, struct crash *c,
 				.side = -1, .frozen_side = true,
 				.frozen_op = snap_op(t, c, st) };
 		}
-		th->evidence = CRASH_EV_FROZEN;
+		th->evidence = (st->flags & SNAP_T_AT_MAP_CALL) ?
+			       CRASH_EV_AT_CALL : CRASH_EV_FROZEN;
 		th->frozen_in = st->map_func;
 		th->frozen_map_known = (st->flags & SNAP_T_MAP_KNOWN) &&
 				       c->has_map;
@@ -794,6 +798,7 @@ const char *crash_evidence_name(unsigned ev)
 		[CRASH_EV_FLAG_OTHER] = "flag_at_dying_op",
 		[CRASH_EV_RECENT] = "last_touch",
 		[CRASH_EV_FROZEN] = "frozen_inside",
+		[CRASH_EV_AT_CALL] = "frozen_at_call",
 	};
 
 	return ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "none";

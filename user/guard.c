@@ -27,6 +27,7 @@
 #include "snapshot.h"
 #include "symcache.h"
 #include "unwind.h"
+#include "x86_decode.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -518,6 +519,86 @@ static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f,
 	return s[1];
 }
 
+#define STMT_MAX_INSNS	16	/* a statement's code before its call */
+
+/* The map function a direct call (e8 rel32) at link-time a calls. */
+static const char *map_call_at(const struct gobin *gb, uint64_t a)
+{
+	const uint8_t *p = elf_vaddr_ptr(&gb->elf, a, 5);
+	const struct pcln_func *f;
+	uint64_t to;
+
+	if (!p || p[0] != 0xe8)
+		return NULL;
+	to = a + 5 + (uint64_t)(int64_t)(int32_t)((uint32_t)p[1] |
+		(uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+		(uint32_t)p[4] << 24);
+	f = pclntab_find_pc(gb->pcln, to);
+	return f && f->entry == to && is_map_func(f->name) ? f->name : NULL;
+}
+
+static int line_at(const struct gobin *gb, uint64_t a)
+{
+	struct pcln_frame pf[8];
+	int n = gobin_frames(gb, a, pf, 8);
+
+	return n > 0 ? pf[0].line : -1;
+}
+
+/*
+ * The map function the statement at link-time a is about to call: its
+ * code up to the call, on the same line, with no other call or jump.
+ */
+static const char *stmt_map_call(const struct gobin *gb, uint64_t a)
+{
+	int line = line_at(gb, a);
+
+	for (int i = 0; i < STMT_MAX_INSNS && line > 0; i++) {
+		const uint8_t *p = elf_vaddr_ptr(&gb->elf, a, 1);
+		struct x86_insn in;
+		uint64_t to;
+		int len;
+
+		if (!p)
+			return NULL;
+		len = x86_decode(p, 16, &in);
+		if (len <= 0 || !elf_vaddr_ptr(&gb->elf, a, len))
+			return NULL;
+		if (x86_is_call_rel(&in, a, &to))
+			return map_call_at(gb, a);
+		if (x86_is_jcc(&in) || (in.map == 0 && (in.opcode == 0xeb ||
+		    in.opcode == 0xe9 || in.opcode == 0xc3 || in.opcode == 0xff)))
+			return NULL;
+		a += len;
+		if (line_at(gb, a) != line)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Frozen in the user's code right at a call to a map function (about to
+ * make it, or just back from it): the statement is known, the map is not.
+ */
+static void near_map_call(struct guard *g, struct trace *t,
+			  struct snap_thread *st, const struct unwind_frame *fr,
+			  int n)
+{
+	const char *fn;
+
+	if (!n || !fr[0].function || is_runtime(fr[0].function))
+		return;
+	if (!g->gb->pcln || st->ip <= g->gb->load_bias + 5)
+		return;
+	fn = stmt_map_call(g->gb, st->ip - g->gb->load_bias);
+	if (!fn)	/* just back from it */
+		fn = map_call_at(g->gb, st->ip - g->gb->load_bias - 5);
+	if (!fn)
+		return;
+	st->flags |= SNAP_T_AT_MAP_CALL;
+	st->map_func = trace_intern_str(t, fn);
+}
+
 /*
  * The thread's leading runtime frames: is one a map function? Then the
  * outermost one names it (the call the program made), and the map comes
@@ -531,8 +612,10 @@ static void classify(struct guard *g, struct trace *t, struct snap_thread *st,
 	for (int i = 0; i < n && is_runtime(fr[i].function); i++)
 		if (is_map_func(fr[i].function))
 			outer = i;
-	if (outer < 0)
+	if (outer < 0) {
+		near_map_call(g, t, st, fr, n);
 		return;
+	}
 	st->flags |= SNAP_T_IN_MAP;
 	st->map_func = trace_intern_str(t, fr[outer].function);
 	for (int i = outer; i >= 0 && !st->map; i--)

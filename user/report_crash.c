@@ -137,6 +137,10 @@ static void other_side(FILE *out, const struct trace *t,
 		fprintf(out, "was in %s (the crash guard froze it inside %s on "
 			"this map):\n", crash_op_name(op->op),
 			safe_text(th->frozen_in));
+	else if (th->frozen_side && th->evidence == CRASH_EV_AT_CALL)
+		fprintf(out, "was at its call to %s (the crash guard froze it "
+			"there, outside the map function; which map is not "
+			"known):\n", safe_text(th->frozen_in));
 	else if (th->frozen_side)
 		fprintf(out, "was inside %s (the crash guard froze it inside "
 			"a map function; map not recoverable):\n",

@@ -286,7 +286,8 @@ static void json_crash_thread(struct json_writer *jw, const struct trace *t,
 	jw_kv_bool(jw, "was_in", crash_was_in(th));
 	json_str_or_null(jw, "frozen_in", th->frozen_in);
 	jw_key(jw, "frozen_map_known");
-	if (th->evidence == CRASH_EV_FROZEN)
+	if (th->evidence == CRASH_EV_FROZEN ||
+	    th->evidence == CRASH_EV_AT_CALL)
 		jw_bool(jw, th->frozen_map_known);
 	else
 		jw_null(jw);
