@@ -306,9 +306,37 @@ static bool frozen_map(const struct trace *t, struct crash *c)
 	return true;
 }
 
+/* Another thread frozen inside a map function, its map read. */
+static bool is_frozen_side(const struct snap_thread *st)
+{
+	return !(st->flags & SNAP_T_CRASHING) && (st->flags & SNAP_T_IN_MAP);
+}
+
+/*
+ * Nothing else named the map: the one another frozen thread's map
+ * function works on (a reader's map is gone from its frame at the fatal
+ * call; the writer it raced with still holds it).
+ */
+static bool frozen_side_map(const struct trace *t, struct crash *c)
+{
+	const struct trace_freeze *fz = frozen(t, c);
+
+	for (size_t i = 0; fz && i < fz->nthreads; i++) {
+		const struct snap_thread *st = &fz->threads[i];
+
+		if (is_frozen_side(st) && (st->flags & SNAP_T_MAP_KNOWN) &&
+		    st->map) {
+			c->map = st->map;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * The map: the dying goroutine's last op, else the last op that found it
- * being written, else the last write by another goroutine. The map the
+ * being written, else the last write by another goroutine, else the map
+ * another frozen thread was working on. The map the
  * crash guard read from the frozen dying thread comes before the two
  * guesses. A reader's own ops say nothing (it may have written another
  * map last): for a read only the others count, and the report says which.
@@ -325,10 +353,33 @@ static void pick_map(const struct trace *t, struct crash *c)
 		c->map_from = CRASH_MAP_FLAGGED_OP;
 	else if (last_write_map(t, c))
 		c->map_from = CRASH_MAP_LAST_WRITE;
+	else if (frozen_side_map(t, c))
+		c->map_from = CRASH_MAP_FROZEN_SIDE;
 	c->has_map = c->map_from != CRASH_MAP_NONE;
 }
 
-/* The map's type: from the latest event on it up to the crash. */
+/*
+ * Traced nothing on it: the type a frozen thread's map function held
+ * beside the map in its spill slots (the dying thread's first).
+ */
+static uint64_t frozen_type(const struct trace *t, const struct crash *c)
+{
+	const struct trace_freeze *fz = frozen(t, c);
+
+	for (size_t i = 0; fz && i < fz->nthreads; i++) {
+		const struct snap_thread *st = &fz->threads[i];
+
+		if ((st->flags & SNAP_T_MAP_KNOWN) && st->map == c->map &&
+		    st->map_type)
+			return st->map_type;
+	}
+	return 0;
+}
+
+/*
+ * The map's type: from the latest event on it up to the crash, else from
+ * the frozen threads' frames.
+ */
 static void pick_type(const struct trace *t, struct crash *c)
 {
 	uint64_t best_ts = 0;
@@ -344,6 +395,8 @@ static void pick_type(const struct trace *t, struct crash *c)
 			found = true;
 		}
 	}
+	if (!c->type)
+		c->type = frozen_type(t, c);
 	if (c->type)
 		c->type_name = trace_type_name(t, c->type);
 }
@@ -489,27 +542,135 @@ static const struct crash_thread *flag_owner(const struct crash *c)
 }
 
 /*
- * Frozen inside a runtime map function on the crash's map, as the same
- * goroutine: the strongest evidence there is.
+ * A frozen thread counts as a side when it is inside a runtime map
+ * function on the crash's map, or on a map its frame no longer held (then
+ * it may be another map: the report says the map was not recoverable).
  */
-static const char *frozen_in(const struct trace_freeze *fz,
-			     const struct crash *c,
-			     const struct crash_thread *th)
+static bool frozen_on_map(const struct crash *c, const struct snap_thread *st)
 {
-	const struct snap_thread *st = frozen_thread(fz, th->tid);
+	if (!(st->flags & SNAP_T_CRASHING) &&
+	    (st->flags & SNAP_T_AT_MAP_CALL) && st->map_func)
+		return true;
+	if (!is_frozen_side(st))
+		return false;
+	if (!(st->flags & SNAP_T_MAP_KNOWN))
+		return true;
+	return !c->has_map || st->map == c->map;
+}
 
-	if (!st || !(st->flags & SNAP_T_IN_MAP) ||
-	    !(st->flags & SNAP_T_MAP_KNOWN) || st->map != c->map ||
-	    ((st->flags & SNAP_T_ON_G) && th->goid && st->goid != th->goid))
-		return NULL;
-	return st->map_func;
+/* Its goroutine: from R14 when trusted. */
+static uint64_t snap_goid(const struct snap_thread *st)
+{
+	return (st->flags & SNAP_T_ON_G) ? st->goid : 0;
+}
+
+/* The entry with a traced side for the same goroutine (else thread). */
+static struct crash_thread *traced_entry(struct crash *c,
+					 const struct snap_thread *st)
+{
+	uint64_t goid = snap_goid(st);
+
+	for (size_t i = 1; i < c->nthreads; i++) {
+		struct crash_thread *th = &c->threads[i];
+
+		if (th->side < 0)
+			continue;
+		if (goid && th->goid ? th->goid == goid : th->tid == st->tid)
+			return th;
+	}
+	return NULL;
+}
+
+/*
+ * Expanded frames of a snapshot's PCs, innermost first, as
+ * trace_stack_expand does for a trace stack.
+ */
+static size_t snap_expand(const struct trace *t, const struct snap_thread *st,
+			  struct trace_where *out, size_t max)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < st->npcs && i < SNAP_MAX_PCS && n < max;
+	     i++) {
+		uint32_t nf;
+		const struct trace_frame *f = trace_pc_frames(t, st->pc[i],
+							      &nf);
+
+		if (!nf) {
+			out[n++] = (struct trace_where){ st->pc[i], NULL };
+			continue;
+		}
+		for (uint32_t j = 0; j < nf && n < max; j++)
+			out[n++] = (struct trace_where){ st->pc[i], &f[j] };
+	}
+	return n;
+}
+
+/* The frozen thread's side: its first frame outside the runtime on. */
+static struct crash_op snap_op(const struct trace *t, const struct crash *c,
+			       const struct snap_thread *st)
+{
+	struct trace_where fr[TRACE_MAX_FRAMES];
+	size_t n = snap_expand(t, st, fr, TRACE_MAX_FRAMES), skip = 0;
+
+	while (skip < n && fr[skip].f && is_runtime(fr[skip].f))
+		skip++;
+	if (skip == n)
+		skip = 0;	/* all of it the runtime's: show it all */
+	return (struct crash_op){
+		.ts_ns = c->fatal->ts_ns,
+		.map = (st->flags & SNAP_T_MAP_KNOWN) ? st->map : 0,
+		.goid = snap_goid(st), .stack = UINT32_MAX,
+		.op = st->map_func ? op_of_func(st->map_func) :
+				     CRASH_OP_UNKNOWN,
+		.skip = skip > UINT8_MAX ? UINT8_MAX : (uint8_t)skip,
+		.snap = st };
+}
+
+/*
+ * The crash guard's sides: a traced side frozen inside a map function on
+ * the map gets that evidence; a frozen thread with no traced side (crash-
+ * only mode, or an op the probes missed) becomes a side of its own.
+ */
+static void frozen_sides(const struct trace *t, struct crash *c,
+			 const struct trace_freeze *fz)
+{
+	for (size_t i = 0; fz && i < fz->nthreads; i++) {
+		const struct snap_thread *st = &fz->threads[i];
+		struct crash_thread *th;
+
+		if (!frozen_on_map(c, st) ||
+		    (snap_goid(st) && snap_goid(st) == c->fatal->goid))
+			continue;
+		th = traced_entry(c, st);
+		/*
+		 * A traced side keeps its history's evidence unless the
+		 * freeze proves more: frozen on this very map.
+		 */
+		if (th && !((st->flags & SNAP_T_MAP_KNOWN) && c->has_map))
+			continue;
+		if (!th && c->nthreads >= CRASH_MAX_THREADS)
+			continue;
+		if (!th) {
+			th = &c->threads[c->nthreads++];
+			*th = (struct crash_thread){
+				.tid = st->tid, .goid = snap_goid(st),
+				.side = -1, .frozen_side = true,
+				.frozen_op = snap_op(t, c, st) };
+		}
+		th->evidence = (st->flags & SNAP_T_AT_MAP_CALL) ?
+			       CRASH_EV_AT_CALL : CRASH_EV_FROZEN;
+		th->frozen_in = st->map_func;
+		th->frozen_map_known = (st->flags & SNAP_T_MAP_KNOWN) &&
+				       c->has_map;
+	}
 }
 
 /* Why each thread is named: only evidence lets a side be "in" an op. */
 static void judge_evidence(const struct trace *t, struct crash *c)
 {
 	const struct crash_thread *owner = flag_owner(c);
-	const struct trace_freeze *fz = c->has_map ? frozen(t, c) : NULL;
+	const struct trace_freeze *fz = c->map_error ? frozen(t, c) : NULL;
 
 	c->threads[0].evidence = c->user_frame >= 0 ? CRASH_EV_STACK :
 				 c->threads[0].side >= 0 ? CRASH_EV_RECENT :
@@ -527,10 +688,8 @@ static void judge_evidence(const struct trace *t, struct crash *c)
 			th->evidence = CRASH_EV_RECENT;
 		if (th == owner)
 			th->flag_goid = c->fatal_op.goid;
-		th->frozen_in = th->side >= 0 ? frozen_in(fz, c, th) : NULL;
-		if (th->frozen_in)
-			th->evidence = CRASH_EV_FROZEN;
 	}
+	frozen_sides(t, c, fz);
 }
 
 bool crash_analyze(const struct trace *t, struct crash *c)
@@ -544,6 +703,8 @@ bool crash_analyze(const struct trace *t, struct crash *c)
 	c->fatal = f;
 	c->map_error = is_map_error(f->msg);
 	c->map_impl = t->meta.map_impl;
+	c->ops_traced = t->meta.ops_mask != (1u << GMT_OP_FATAL);
+	c->frozen = frozen(t, c) != NULL;
 	read_fatal_stack(t, c);
 	c->threads[0] = (struct crash_thread){ .tid = f->tid, .goid = f->goid,
 					       .crashing = true, .side = -1 };
@@ -563,10 +724,15 @@ bool crash_analyze(const struct trace *t, struct crash *c)
 	return true;
 }
 
+bool crash_has_side(const struct crash_thread *th)
+{
+	return th->side >= 0 || th->frozen_side;
+}
+
 const struct crash_thread *crash_other_side(const struct crash *c)
 {
 	for (size_t i = 1; i < c->nthreads; i++)
-		if (c->threads[i].side >= 0)
+		if (crash_has_side(&c->threads[i]))
 			return &c->threads[i];
 	return NULL;
 }
@@ -577,15 +743,34 @@ const struct crash_op *crash_side_op(const struct crash *c,
 	if (th->crashing)
 		return c->map_error && (th->side >= 0 || c->user_frame >= 0) ?
 		       &c->fatal_op : NULL;
-	return th->side >= 0 ? &th->ops[th->side] : NULL;
+	if (th->side >= 0)
+		return &th->ops[th->side];
+	return th->frozen_side ? &th->frozen_op : NULL;
 }
 
+size_t crash_op_frames(const struct trace *t, const struct crash_op *op,
+		       struct trace_where *out, size_t max)
+{
+	struct trace_where fr[TRACE_MAX_FRAMES];
+	size_t n = op->snap ? snap_expand(t, op->snap, fr, TRACE_MAX_FRAMES) :
+			      trace_stack_expand(t, op->stack, fr, TRACE_MAX_FRAMES);
+	size_t k = 0;
+
+	for (size_t i = op->skip; i < n && k < max; i++)
+		out[k++] = fr[i];
+	return k;
+}
+
+/*
+ * "Was in" its op on this map: a frozen side whose map was not
+ * recoverable may have been on another map.
+ */
 bool crash_was_in(const struct crash_thread *th)
 {
 	return th->evidence == CRASH_EV_STACK ||
 	       th->evidence == CRASH_EV_FLAG_OWN ||
 	       th->evidence == CRASH_EV_FLAG_OTHER ||
-	       th->evidence == CRASH_EV_FROZEN;
+	       (th->evidence == CRASH_EV_FROZEN && th->frozen_map_known);
 }
 
 const char *crash_op_name(unsigned op)
@@ -608,6 +793,7 @@ const char *crash_evidence_name(unsigned ev)
 		[CRASH_EV_FLAG_OTHER] = "flag_at_dying_op",
 		[CRASH_EV_RECENT] = "last_touch",
 		[CRASH_EV_FROZEN] = "frozen_inside",
+		[CRASH_EV_AT_CALL] = "frozen_at_call",
 	};
 
 	return ev < sizeof(names) / sizeof(names[0]) ? names[ev] : "none";
@@ -620,6 +806,7 @@ const char *crash_map_from_name(unsigned from)
 		[CRASH_MAP_FLAGGED_OP] = "flagged_op",
 		[CRASH_MAP_LAST_WRITE] = "last_write",
 		[CRASH_MAP_FROZEN] = "frozen",
+		[CRASH_MAP_FROZEN_SIDE] = "frozen_side",
 	};
 
 	return from < sizeof(names) / sizeof(names[0]) ? names[from] : NULL;

@@ -56,6 +56,10 @@ enum crash_map_from {
 	CRASH_MAP_FROZEN,	/* the crash guard froze the dying thread
 				 * and read the map from its map function's
 				 * argument spill slots (user/snapshot.h) */
+	CRASH_MAP_FROZEN_SIDE,	/* nothing else knew it: another thread
+				 * frozen inside a map function held it
+				 * (a reader's map is gone from its frame,
+				 * the writer's is not) */
 };
 
 /*
@@ -74,7 +78,13 @@ enum crash_evidence {
 	CRASH_EV_RECENT,	/* none: it last touched the map N ns
 				 * before the crash */
 	CRASH_EV_FROZEN,	/* the crash guard froze it inside a runtime
-				 * map function on this very map */
+				 * map function on this very map (or, with
+				 * frozen_map_known false, on a map its
+				 * frame no longer held) */
+	CRASH_EV_AT_CALL,	/* frozen in its statement at the call to a
+				 * map function (about to make it, or just
+				 * back): the statement, not the map, and
+				 * not proof it was in it */
 };
 
 struct crash_op {
@@ -86,6 +96,9 @@ struct crash_op {
 	uint8_t flags;		/* GMT_EV_* */
 	uint8_t skip;		/* leading (runtime) frames of the expanded
 				 * stack that are not the side's statement */
+	const struct snap_thread *snap;	/* non-NULL: no traced op, the
+				 * frames are this frozen thread's (its
+				 * PCs, not stacks[stack]) */
 };
 
 struct crash_thread {
@@ -98,7 +111,14 @@ struct crash_thread {
 	uint64_t only_goid;	/* ops of this goroutine only; 0: all */
 	uint8_t evidence;	/* enum crash_evidence */
 	uint64_t flag_goid;	/* CRASH_EV_FLAG_OTHER: the dying goroutine */
-	const char *frozen_in;	/* CRASH_EV_FROZEN: the map function */
+	const char *frozen_in;	/* CRASH_EV_FROZEN, _AT_CALL: the map
+				 * function */
+	bool frozen_map_known;	/* CRASH_EV_FROZEN: on the crash's map,
+				 * read from its frame (else not
+				 * recoverable) */
+	bool frozen_side;	/* its side is frozen_op: no traced op, only
+				 * the crash guard's snapshot of it */
+	struct crash_op frozen_op;
 };
 
 struct crash {
@@ -126,6 +146,9 @@ struct crash {
 	struct crash_op fatal_op;
 	bool dying_op_probed;	/* fatal_op is an op the probes saw */
 	const char *map_impl;	/* trace meta: "buckets", "swiss", ... */
+	bool ops_traced;	/* map operations were probed (not
+				 * --crash-only): histories can exist */
+	bool frozen;		/* the crash guard froze the process */
 	size_t nthreads;	/* threads[0] is the crashing thread */
 	struct crash_thread threads[CRASH_MAX_THREADS];
 };
@@ -141,6 +164,16 @@ bool crash_analyze(const struct trace *t, struct crash *c);
 /* Whether the report may say th "was in" its operation. */
 bool crash_was_in(const struct crash_thread *th);
 
+/* Whether th has a side: a traced op on the map, or a frozen one. */
+bool crash_has_side(const struct crash_thread *th);
+
+/*
+ * The frames of a side op, innermost first, its leading op->skip frames
+ * left out: from the trace's stack, or from the frozen thread's PCs.
+ */
+size_t crash_op_frames(const struct trace *t, const struct crash_op *op,
+		       struct trace_where *out, size_t max);
+
 /* The thread on the other side (first with an op on the map), or NULL. */
 const struct crash_thread *crash_other_side(const struct crash *c);
 
@@ -155,7 +188,10 @@ const char *crash_op_name(unsigned op);
  * "frozen_inside".
  */
 const char *crash_evidence_name(unsigned ev);
-/* "dying_op", "flagged_op", "last_write", "frozen"; NULL for none. */
+/*
+ * "dying_op", "flagged_op", "last_write", "frozen", "frozen_side"; NULL
+ * for none.
+ */
 const char *crash_map_from_name(unsigned from);
 /* What the runtime's write flag can and cannot prove for this map kind. */
 const char *crash_flag_note(const struct crash *c);

@@ -27,6 +27,7 @@
 #include "snapshot.h"
 #include "symcache.h"
 #include "unwind.h"
+#include "x86_decode.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -62,6 +63,9 @@ struct guard {
 	int tracer_pid;		/* a debugger seen at attach */
 	bool done;		/* a freeze record was added */
 	bool saw_fatal;
+	bool early;		/* pending holds a snapshot taken before the
+				 * fatal record was read */
+	struct trace_freeze pending;
 	uint64_t max_ns;
 };
 
@@ -484,7 +488,8 @@ static bool plausible_map(const struct gobin *gb, const uint64_t *hdr)
  * stale: a value counts only when the slot beside it holds this binary's
  * map type, and the map's header is readable.
  */
-static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f)
+static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f,
+			       uint64_t *type)
 {
 	uint64_t s[2], it[2], hdr[6];
 	const char *fn = f->function;
@@ -510,7 +515,88 @@ static uint64_t map_from_frame(struct guard *g, const struct unwind_frame *f)
 		return 0;
 	if (!named && !plausible_map(g->gb, hdr))
 		return 0;
+	*type = s[0];
 	return s[1];
+}
+
+#define STMT_MAX_INSNS	16	/* a statement's code before its call */
+
+/* The map function a direct call (e8 rel32) at link-time a calls. */
+static const char *map_call_at(const struct gobin *gb, uint64_t a)
+{
+	const uint8_t *p = elf_vaddr_ptr(&gb->elf, a, 5);
+	const struct pcln_func *f;
+	uint64_t to;
+
+	if (!p || p[0] != 0xe8)
+		return NULL;
+	to = a + 5 + (uint64_t)(int64_t)(int32_t)((uint32_t)p[1] |
+		(uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+		(uint32_t)p[4] << 24);
+	f = pclntab_find_pc(gb->pcln, to);
+	return f && f->entry == to && is_map_func(f->name) ? f->name : NULL;
+}
+
+static int line_at(const struct gobin *gb, uint64_t a)
+{
+	struct pcln_frame pf[8];
+	int n = gobin_frames(gb, a, pf, 8);
+
+	return n > 0 ? pf[0].line : -1;
+}
+
+/*
+ * The map function the statement at link-time a is about to call: its
+ * code up to the call, on the same line, with no other call or jump.
+ */
+static const char *stmt_map_call(const struct gobin *gb, uint64_t a)
+{
+	int line = line_at(gb, a);
+
+	for (int i = 0; i < STMT_MAX_INSNS && line > 0; i++) {
+		const uint8_t *p = elf_vaddr_ptr(&gb->elf, a, 1);
+		struct x86_insn in;
+		uint64_t to;
+		int len;
+
+		if (!p)
+			return NULL;
+		len = x86_decode(p, 16, &in);
+		if (len <= 0 || !elf_vaddr_ptr(&gb->elf, a, len))
+			return NULL;
+		if (x86_is_call_rel(&in, a, &to))
+			return map_call_at(gb, a);
+		if (x86_is_jcc(&in) || (in.map == 0 && (in.opcode == 0xeb ||
+		    in.opcode == 0xe9 || in.opcode == 0xc3 || in.opcode == 0xff)))
+			return NULL;
+		a += len;
+		if (line_at(gb, a) != line)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Frozen in the user's code right at a call to a map function (about to
+ * make it, or just back from it): the statement is known, the map is not.
+ */
+static void near_map_call(struct guard *g, struct trace *t,
+			  struct snap_thread *st, const struct unwind_frame *fr,
+			  int n)
+{
+	const char *fn;
+
+	if (!n || !fr[0].function || is_runtime(fr[0].function))
+		return;
+	if (!g->gb->pcln || st->ip <= g->gb->load_bias + 5)
+		return;
+	fn = stmt_map_call(g->gb, st->ip - g->gb->load_bias);
+	if (!fn)	/* just back from it */
+		fn = map_call_at(g->gb, st->ip - g->gb->load_bias - 5);
+	if (!fn)
+		return;
+	st->flags |= SNAP_T_AT_MAP_CALL;
+	st->map_func = trace_intern_str(t, fn);
 }
 
 /*
@@ -526,15 +612,36 @@ static void classify(struct guard *g, struct trace *t, struct snap_thread *st,
 	for (int i = 0; i < n && is_runtime(fr[i].function); i++)
 		if (is_map_func(fr[i].function))
 			outer = i;
-	if (outer < 0)
+	if (outer < 0) {
+		near_map_call(g, t, st, fr, n);
 		return;
+	}
 	st->flags |= SNAP_T_IN_MAP;
 	st->map_func = trace_intern_str(t, fr[outer].function);
 	for (int i = outer; i >= 0 && !st->map; i--)
 		if (is_map_func(fr[i].function))
-			st->map = map_from_frame(g, &fr[i]);
+			st->map = map_from_frame(g, &fr[i], &st->map_type);
 	if (st->map)
 		st->flags |= SNAP_T_MAP_KNOWN;
+}
+
+/*
+ * On g0 (goid 0): the goroutine its m runs, m.curg, the one that switched
+ * to the system stack (a second thread dying in fatalthrow is one). 0 when
+ * the runtime's layout is unknown or R14 is not its m's g0.
+ */
+static uint64_t curg_goid(struct guard *g, uint64_t r14)
+{
+	const struct rt_layout *l = &g->rt;
+	uint64_t m, g0, curg, goid;
+
+	if (!l->ok || !rd64(g, r14 + l->g_m, &m) || !m ||
+	    !rd64(g, m + l->m_g0, &g0) || g0 != r14 ||
+	    !rd64(g, m + l->m_curg, &curg) || !curg || curg == g0 ||
+	    (curg & 7) ||
+	    !rd64(g, curg + (uint64_t)g->gb->goid_offset, &goid))
+		return 0;
+	return goid;
 }
 
 /* The goroutine in R14, trusted only when its stack holds SP. */
@@ -550,6 +657,8 @@ static void goroutine(struct guard *g, struct snap_thread *st, uint64_t r14)
 	if (!mem_read(g, r14 + (uint64_t)g->gb->goid_offset, &goid,
 		      sizeof(goid)))
 		return;
+	if (!goid)
+		goid = curg_goid(g, r14);
 	st->goid = goid;
 	if (goid)
 		st->flags |= SNAP_T_ON_G;
@@ -706,6 +815,71 @@ static int add(struct trace *t, struct trace_freeze *f)
 	return r;
 }
 
+/* The frozen map's type named in the trace, as the probes' types are. */
+static void name_map_type(struct guard *g, struct trace *t, uint64_t type)
+{
+	char name[1024];
+
+	if (!type || type <= g->gb->load_bias || trace_type_name(t, type))
+		return;
+	if (!gobin_type_name(g->gb, type - g->gb->load_bias, name,
+			     sizeof(name)))
+		trace_set_type_name(t, type, name);
+	else
+		trace_set_type_name(t, type, NULL);
+}
+
+/*
+ * The snapshot of a freeze (f->msg aside: the fatal record may not have
+ * been read yet). The process is resumed when this returns.
+ */
+static void snapshot(struct guard *g, struct trace *t, uint32_t state,
+		     struct trace_freeze *f)
+{
+	volatile struct gomaptrace_bpf__bss *b = g->skel->bss;
+
+	f->mode = g->mode;
+	f->tid = b->freeze_tid;
+	f->freeze_ns = b->freeze_ns;
+	if (state == GMT_FREEZE_SKIP_TRACED) {
+		f->status = SNAP_NOT_FROZEN_DEBUGGER;
+		f->tracer_pid = tracer_pid(g->pid);
+		return;
+	}
+	if (state != GMT_FROZEN) {
+		f->status = SNAP_NOT_FROZEN_FAILED;
+		return;
+	}
+	f->status = SNAP_FROZEN;
+	f->tracer_pid = tracer_pid(g->pid);
+	if (f->tracer_pid) {
+		/* A debugger came after the attach: it sees the stop. */
+		resume(g, f);
+		f->status = SNAP_NOT_FROZEN_DEBUGGER;
+		return;
+	}
+	take(g, t, f);
+	for (size_t i = 0; i < f->nthreads; i++) {
+		for (uint32_t j = 0; j < f->threads[i].npcs; j++)
+			symcache_pc(t, g->gb, f->threads[i].pc[j]);
+		name_map_type(g, t, f->threads[i].map_type);
+	}
+}
+
+int guard_early(struct guard *g, struct trace *t)
+{
+	volatile struct gomaptrace_bpf__bss *b;
+
+	if (!g || g->done || g->early || !g->skel->bss)
+		return 0;
+	b = g->skel->bss;
+	if (b->freeze_state != GMT_FROZEN)
+		return 0;
+	g->early = true;
+	snapshot(g, t, b->freeze_state, &g->pending);
+	return 0;
+}
+
 int guard_fatal(struct guard *g, struct trace *t)
 {
 	volatile struct gomaptrace_bpf__bss *b;
@@ -720,31 +894,11 @@ int guard_fatal(struct guard *g, struct trace *t)
 	if (!state)
 		return 0;
 	g->done = true;
-	f.mode = g->mode;
-	f.tid = b->freeze_tid;
-	f.freeze_ns = b->freeze_ns;
+	if (g->early)
+		f = g->pending;
+	else
+		snapshot(g, t, state, &f);
 	fatal_msg(t, f.tid, f.msg, sizeof(f.msg));
-	if (state == GMT_FREEZE_SKIP_TRACED) {
-		f.status = SNAP_NOT_FROZEN_DEBUGGER;
-		f.tracer_pid = tracer_pid(g->pid);
-		return add(t, &f);
-	}
-	if (state != GMT_FROZEN) {
-		f.status = SNAP_NOT_FROZEN_FAILED;
-		return add(t, &f);
-	}
-	f.status = SNAP_FROZEN;
-	f.tracer_pid = tracer_pid(g->pid);
-	if (f.tracer_pid) {
-		/* A debugger came after the attach: it sees the stop. */
-		resume(g, &f);
-		f.status = SNAP_NOT_FROZEN_DEBUGGER;
-		return add(t, &f);
-	}
-	take(g, t, &f);
-	for (size_t i = 0; i < f.nthreads; i++)
-		for (uint32_t j = 0; j < f.threads[i].npcs; j++)
-			symcache_pc(t, g->gb, f.threads[i].pc[j]);
 	return add(t, &f);
 }
 
@@ -767,6 +921,11 @@ void guard_close(struct guard *g, struct trace *t)
 			send_cont(g->pidfd);
 			g->skel->bss->freeze_resumed = 1;
 		}
+	}
+	if (t && !g->done && g->early) {
+		/* Frozen, but its fatal record never came. */
+		g->done = true;
+		add(t, &g->pending);
 	}
 	if (t && !g->done && g->saw_fatal && t->nfatals) {
 		struct trace_freeze f = { .status = unfrozen_status(g),

@@ -42,6 +42,13 @@ struct guard;
 int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
 	       pid_t pid, uint32_t mode, struct errbuf *err);
 /*
+ * Call while reading the ring buffer (per record: it only reads a flag
+ * until a freeze): when the BPF side froze the process, takes the
+ * snapshot and resumes it at once, without waiting for the fatal record
+ * behind a backlog of map operations. guard_fatal() completes it.
+ */
+int guard_early(struct guard *g, struct trace *t);
+/*
  * Call after a fatal record was added to t: when the BPF side froze the
  * process, takes the snapshot, resumes it, adds it to t (t->freezes).
  * Cheap and harmless to call when nothing is frozen.

@@ -29,14 +29,15 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Up to max frames of a stack from frame skip, full file paths. */
-static void side_frames(FILE *out, const struct trace *t, uint32_t stack,
-			size_t skip, size_t max, const struct crash_style *st)
+/* Up to max frames of a side's op (from op->skip), full file paths. */
+static void side_frames(FILE *out, const struct trace *t,
+			const struct crash_op *op, size_t max,
+			const struct crash_style *st)
 {
 	struct trace_where fr[TRACE_MAX_FRAMES];
-	size_t n = trace_stack_expand(t, stack, fr, TRACE_MAX_FRAMES), shown = 0;
+	size_t n = crash_op_frames(t, op, fr, TRACE_MAX_FRAMES), shown = 0;
 
-	for (size_t i = skip; i < n && shown < max; i++) {
+	for (size_t i = 0; i < n && shown < max; i++) {
 		if (fr[i].f && !strcmp(fr[i].f->function, "runtime.goexit"))
 			continue;
 		if (fr[i].f)
@@ -48,7 +49,7 @@ static void side_frames(FILE *out, const struct trace *t, uint32_t stack,
 				fr[i].pc, st->dim, st->off);
 		shown++;
 	}
-	if (n <= skip)
+	if (!n)
 		fprintf(out, "      %s(no stack: the unwind failed)%s\n",
 			st->dim, st->off);
 }
@@ -89,9 +90,10 @@ static void dying_side(FILE *out, const struct trace *t,
 	if (fs < t->nstacks && t->stacks[fs].n) {
 		fprintf(out, ", its own stack at the fatal call%s:\n",
 			c->user_frame < 0 ? " (all of it the runtime's)" : "");
-		side_frames(out, t, c->fatal->stack,
-			    c->user_frame < 0 ? 0 : (size_t)c->user_frame,
-			    DYING_FRAMES, st);
+		struct crash_op own = { .stack = fs, .skip = c->user_frame < 0 ?
+					0 : (uint8_t)c->user_frame };
+
+		side_frames(out, t, &own, DYING_FRAMES, st);
 		return;
 	}
 	if (!op || !c->dying_op_probed) {
@@ -101,7 +103,7 @@ static void dying_side(FILE *out, const struct trace *t,
 	fprintf(out, "; its stack was not read, its last %s on the map "
 		"%.1f us before:\n", trace_op_name(op->op),
 		us_before(c, op->ts_ns));
-	side_frames(out, t, op->stack, 0, SIDE_FRAMES, st);
+	side_frames(out, t, op, SIDE_FRAMES, st);
 }
 
 static const char *touched(unsigned op)
@@ -119,14 +121,31 @@ static void other_side(FILE *out, const struct trace *t,
 		       const struct crash *c, const struct crash_thread *th,
 		       const struct crash_style *st)
 {
-	const struct crash_op *op = &th->ops[th->side];
+	const struct crash_op *op = crash_side_op(c, th);
 	bool same = th->tid == c->threads[0].tid;
 	bool flag = crash_was_in(th);
 
-	fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u%s) ", st->bold,
-		th->goid, st->off, th->tid, !same ? "" : flag ?
-		", the same thread: preempted mid-write" : ", the same thread");
-	if (th->evidence == CRASH_EV_FROZEN)
+	if (th->goid)
+		fprintf(out, "  %sgoroutine %" PRIu64 "%s (thread %u%s) ",
+			st->bold, th->goid, st->off, th->tid, !same ? "" :
+			flag ? ", the same thread: preempted mid-write" :
+			", the same thread");
+	else
+		fprintf(out, "  %sthread %u%s (goroutine unknown) ", st->bold,
+			th->tid, st->off);
+	if (th->frozen_side && th->frozen_map_known)
+		fprintf(out, "was in %s (the crash guard froze it inside %s on "
+			"this map):\n", crash_op_name(op->op),
+			safe_text(th->frozen_in));
+	else if (th->frozen_side && th->evidence == CRASH_EV_AT_CALL)
+		fprintf(out, "was at its call to %s (the crash guard froze it "
+			"there, outside the map function; which map is not "
+			"known):\n", safe_text(th->frozen_in));
+	else if (th->frozen_side)
+		fprintf(out, "was inside %s (the crash guard froze it inside "
+			"a map function; map not recoverable):\n",
+			safe_text(th->frozen_in));
+	else if (th->evidence == CRASH_EV_FROZEN)
 		fprintf(out, "was in %s (the crash guard froze it inside %s on "
 			"this map; it began %.1f us before the crash):\n",
 			trace_op_name(op->op), safe_text(th->frozen_in),
@@ -146,7 +165,7 @@ static void other_side(FILE *out, const struct trace *t,
 		fprintf(out, "last %s this map %.1f us before the crash (%s; no "
 			"evidence it was still in it):\n", touched(op->op),
 			us_before(c, op->ts_ns), trace_op_name(op->op));
-	side_frames(out, t, op->stack, 0, SIDE_FRAMES, st);
+	side_frames(out, t, op, SIDE_FRAMES, st);
 }
 
 static void op_where(const struct trace *t, uint32_t stack, char *buf,
@@ -237,6 +256,13 @@ static void title(FILE *out, const struct crash *c,
 	fprintf(out, "  on %s at 0x%" PRIx64 "\n",
 		c->type_name ? safe_text(c->type_name) : "a map (type unknown)",
 		c->map);
+	if (c->map_from == CRASH_MAP_FROZEN_SIDE) {
+		wrapped(out, "  found by the crash guard:", "another thread, "
+			"frozen inside a map function, held it in its argument "
+			"spill slots (the dying thread's frame no longer did)",
+			st);
+		return;
+	}
 	if (c->map_from == CRASH_MAP_FROZEN) {
 		wrapped(out, "  found by the crash guard:", "the dying thread, "
 			"frozen, still held it in its map function's argument "
@@ -255,6 +281,32 @@ static void title(FILE *out, const struct crash *c,
 	wrapped(out, "  which map is a guess:", why, st);
 }
 
+/*
+ * No other side: without the history, the crash guard saw every thread,
+ * so the other goroutine was on none (preempted mid-write, or the race was
+ * with a goroutine between operations).
+ */
+static void no_other_side(FILE *out, const struct crash *c,
+			  const struct crash_style *st)
+{
+	if (c->ops_traced && c->has_map)
+		fprintf(out, "  the other side was not traced: no other "
+			"goroutine touched this map just before\n");
+	else if (c->ops_traced)
+		fprintf(out, "  the other side was not traced: which map is "
+			"not known\n");
+	else if (c->frozen)
+		wrapped(out, "  the other side was not running on a CPU:", "no "
+			"other thread was frozen inside a map function (a "
+			"goroutine preempted in the middle of a write is on no "
+			"thread; map operations were not traced: --crash-only)",
+			st);
+	else
+		wrapped(out, "  the other side is not known:", "map "
+			"operations were not traced (--crash-only) and the "
+			"process was not frozen", st);
+}
+
 void crash_text(FILE *out, const struct trace *t, const struct crash *c,
 		bool color)
 {
@@ -271,16 +323,21 @@ void crash_text(FILE *out, const struct trace *t, const struct crash *c,
 		bool seen = c->threads[i].goid == c->fatal->goid;
 
 		for (size_t j = 1; j < i && !seen; j++)
-			seen = c->threads[j].side >= 0 &&
+			seen = crash_has_side(&c->threads[j]) &&
 			       c->threads[j].goid == c->threads[i].goid;
-		if (c->threads[i].side >= 0 && !seen)
+		if (crash_has_side(&c->threads[i]) && (!seen ||
+						       !c->threads[i].goid))
 			other_side(out, t, c, &c->threads[i], st);
 	}
-	if (c->has_map && !other)
-		fprintf(out, "  the other side was not traced: no other goroutine "
-			"touched this map just before\n");
+	if (c->map_error && !other)
+		no_other_side(out, c, st);
 	if (c->map_error)
 		wrapped(out, "  the write flag:", crash_flag_note(c), st);
+	if (!c->ops_traced) {
+		fputs("  map operations were not traced (--crash-only)\n",
+		      out);
+		return;
+	}
 	fprintf(out, "  last map operations, oldest first, in ms before the "
 		"crash (* on this map):\n");
 	for (size_t i = 0; i < c->nthreads; i++)

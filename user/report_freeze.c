@@ -78,6 +78,7 @@ static void json_thread(struct json_writer *jw, const struct trace *t,
 	jw_kv_bool(jw, "crashing", st->flags & SNAP_T_CRASHING);
 	jw_kv_bool(jw, "stopped", st->flags & SNAP_T_STOPPED);
 	jw_kv_bool(jw, "in_map_function", st->flags & SNAP_T_IN_MAP);
+	jw_kv_bool(jw, "at_map_call", st->flags & SNAP_T_AT_MAP_CALL);
 	jw_key(jw, "map_function");
 	if (st->map_func)
 		jw_string(jw, st->map_func);

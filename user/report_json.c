@@ -230,6 +230,31 @@ static void json_target(struct json_writer *jw, const struct trace *t)
 
 /* ---- the crash ----------------------------------------------------------- */
 
+static void json_str_or_null(struct json_writer *jw, const char *key,
+			     const char *s)
+{
+	jw_key(jw, key);
+	if (s)
+		jw_string(jw, s);
+	else
+		jw_null(jw);
+}
+
+
+static void json_crash_op_frames(struct json_writer *jw,
+				 const struct trace *t,
+				 const struct crash_op *op)
+{
+	struct trace_where fr[TRACE_MAX_FRAMES];
+	size_t n = crash_op_frames(t, op, fr, TRACE_MAX_FRAMES);
+
+	jw_key(jw, "frames");
+	jw_start_array(jw);
+	for (size_t i = 0; i < n; i++)
+		json_frame(jw, &fr[i]);
+	jw_end_array(jw);
+}
+
 static void json_crash_op(struct json_writer *jw, const struct trace *t,
 			  const struct crash_op *op)
 {
@@ -239,7 +264,8 @@ static void json_crash_op(struct json_writer *jw, const struct trace *t,
 	jw_kv_uint(jw, "time_ns", rel_ns(t, op->ts_ns));
 	jw_kv_uint(jw, "goroutine", op->goid);
 	jw_kv_bool(jw, "writing", op->flags & GMT_EV_WRITING);
-	json_stack_frames_from(jw, t, op->stack, op->skip);
+	jw_kv_bool(jw, "traced", !op->snap);
+	json_crash_op_frames(jw, t, op);
 	jw_end_object(jw);
 }
 
@@ -260,6 +286,13 @@ static void json_crash_thread(struct json_writer *jw, const struct trace *t,
 		jw_null(jw);
 	jw_kv_string(jw, "evidence", crash_evidence_name(th->evidence));
 	jw_kv_bool(jw, "was_in", crash_was_in(th));
+	json_str_or_null(jw, "frozen_in", th->frozen_in);
+	jw_key(jw, "frozen_map_known");
+	if (th->evidence == CRASH_EV_FROZEN ||
+	    th->evidence == CRASH_EV_AT_CALL)
+		jw_bool(jw, th->frozen_map_known);
+	else
+		jw_null(jw);
 	jw_key(jw, "ns_before_crash");
 	if (side)
 		jw_uint(jw, c->fatal->ts_ns - side->ts_ns);
@@ -271,16 +304,6 @@ static void json_crash_thread(struct json_writer *jw, const struct trace *t,
 		json_crash_op(jw, t, &th->ops[i]);
 	jw_end_array(jw);
 	jw_end_object(jw);
-}
-
-static void json_str_or_null(struct json_writer *jw, const char *key,
-			     const char *s)
-{
-	jw_key(jw, key);
-	if (s)
-		jw_string(jw, s);
-	else
-		jw_null(jw);
 }
 
 /* The dying thread's own stack and what it shows. */
@@ -325,6 +348,8 @@ static void json_crash(struct json_writer *jw, const struct trace *t,
 	else
 		jw_null(jw);
 	jw_kv_string(jw, "map_impl", c->map_impl);
+	jw_kv_bool(jw, "ops_traced", c->ops_traced);
+	jw_kv_bool(jw, "frozen", c->frozen);
 	jw_kv_string(jw, "flag_note", crash_flag_note(c));
 	json_crash_stack(jw, t, c);
 	jw_key(jw, "threads");

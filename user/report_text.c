@@ -366,6 +366,13 @@ static int text_findings(FILE *out, const struct trace *t,
 
 	char c[32];
 
+	if (!an->maps_seen && t->meta.ops_mask == (1u << GMT_OP_FATAL)) {
+		/* The crash section says it when there was a crash. */
+		if (!t->nfatals)
+			fprintf(out, "\nmap operations were not traced "
+				"(--crash-only)\n");
+		return 0;
+	}
 	if (!an->maps_seen) {
 		fprintf(out, "\nno map operations were seen\n");
 		return 0;

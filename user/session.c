@@ -45,6 +45,8 @@ static int on_event(void *ctx, const struct gmt_event *ev,
 	 */
 	if (s->t.meta.end_ns && ev->ts_ns > s->t.meta.end_ns)
 		return 0;
+	/* A frozen process waits for no backlog of map operations. */
+	guard_early(s->guard, &s->t);
 	if (fatal) {
 		if (trace_add_gmt_fatal(&s->t, fatal))
 			s->unkept++;

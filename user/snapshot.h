@@ -41,6 +41,9 @@ enum snap_status {
 #define SNAP_T_FP		0x10	/* some frames by frame pointers */
 #define SNAP_T_ON_G		0x20	/* R14 is a goroutine whose stack
 					 * holds SP: goid is trusted */
+#define SNAP_T_AT_MAP_CALL	0x40	/* not inside one, but in the user's
+					 * code at a call to map_func (about
+					 * to make it or just back) */
 
 struct snap_thread {
 	uint32_t tid;
@@ -48,7 +51,10 @@ struct snap_thread {
 	uint64_t goid;		/* 0 when not on a goroutine's stack */
 	uint64_t ip, sp;
 	uint64_t map;		/* the map the map function works on, 0 */
-	const char *map_func;	/* interned; NULL unless SNAP_T_IN_MAP */
+	uint64_t map_type;	/* its maptype, from the slot beside the
+				 * map's; 0 when unknown */
+	const char *map_func;	/* interned; NULL unless SNAP_T_IN_MAP or
+				 * SNAP_T_AT_MAP_CALL */
 	uint32_t npcs;
 	uint64_t pc[SNAP_MAX_PCS];
 };

@@ -254,17 +254,19 @@ static int write_meta(struct trace_writer *w, const struct trace_meta *m,
 	return write_chunk(w, CHUNK_META, err);
 }
 
-typedef void (*put_rec_fn)(struct buf *b, const struct trace *t, size_t i);
+typedef void (*put_rec_fn)(struct buf *b, const struct trace *t, size_t i,
+			   size_t nextra);
 
 /*
  * Records [*done, end) of a table, in chunks of at most per_chunk: each
- * starts with its count and the extra fields per record (0); stacks
- * (with_first) put the index of their first record before them.
+ * starts with its count and the extra fields per record (nextra, which
+ * put writes last); stacks (with_first) put the index of their first
+ * record before them.
  */
 static int write_table(struct trace_writer *w, const struct trace *t,
 		       uint32_t type, size_t *done, size_t end,
-		       size_t per_chunk, bool with_first, put_rec_fn put,
-		       struct errbuf *err)
+		       size_t per_chunk, bool with_first, size_t nextra,
+		       put_rec_fn put, struct errbuf *err)
 {
 	while (*done < end) {
 		size_t n = end - *done;
@@ -274,9 +276,9 @@ static int write_table(struct trace_writer *w, const struct trace *t,
 		if (with_first)
 			put_uv(&w->raw, *done);
 		put_uv(&w->raw, n);
-		put_uv(&w->raw, 0);	/* extra fields per record */
+		put_uv(&w->raw, nextra);
 		for (size_t i = 0; i < n; i++)
-			put(&w->raw, t, *done + i);
+			put(&w->raw, t, *done + i, nextra);
 		if (write_chunk(w, type, err))
 			return -1;
 		*done += n;
@@ -284,10 +286,12 @@ static int write_table(struct trace_writer *w, const struct trace *t,
 	return 0;
 }
 
-static void put_stack(struct buf *b, const struct trace *t, size_t i)
+static void put_stack(struct buf *b, const struct trace *t, size_t i,
+		      size_t nextra)
 {
 	const struct trace_stack *s = &t->stacks[i];
 
+	(void)nextra;
 	put_uv(b, s->n);
 	for (uint32_t j = 0; j < s->n; j++)
 		put_uv(b, s->pc[j]);
@@ -297,13 +301,15 @@ static int write_stacks(struct trace_writer *w, const struct trace *t,
 			struct errbuf *err)
 {
 	return write_table(w, t, CHUNK_STACKS, &w->stacks_done, t->nstacks,
-			   STACKS_PER_CHUNK, true, put_stack, err);
+			   STACKS_PER_CHUNK, true, 0, put_stack, err);
 }
 
-static void put_sym(struct buf *b, const struct trace *t, size_t i)
+static void put_sym(struct buf *b, const struct trace *t, size_t i,
+		    size_t nextra)
 {
 	const struct trace_sym *s = &t->syms[i];
 
+	(void)nextra;
 	put_uv(b, s->pc);
 	put_uv(b, s->nframes);
 	for (uint32_t j = 0; j < s->nframes; j++) {
@@ -320,11 +326,13 @@ static int write_syms(struct trace_writer *w, const struct trace *t,
 		      struct errbuf *err)
 {
 	return write_table(w, t, CHUNK_SYMBOLS, &w->syms_done, t->nsyms,
-			   SYMS_PER_CHUNK, false, put_sym, err);
+			   SYMS_PER_CHUNK, false, 0, put_sym, err);
 }
 
-static void put_type(struct buf *b, const struct trace *t, size_t i)
+static void put_type(struct buf *b, const struct trace *t, size_t i,
+		     size_t nextra)
 {
+	(void)nextra;
 	put_uv(b, t->types[i].addr);
 	put_str(b, t->types[i].name);
 }
@@ -338,7 +346,7 @@ static int write_types(struct trace_writer *w, const struct trace *t,
 	while (end < t->ntypes && (all || t->types[end].resolved))
 		end++;
 	return write_table(w, t, CHUNK_TYPES, &w->types_done, end,
-			   TYPES_PER_CHUNK, false, put_type, err);
+			   TYPES_PER_CHUNK, false, 0, put_type, err);
 }
 
 static void put_events(struct buf *b, const struct trace_event *ev,
@@ -391,10 +399,12 @@ static int write_events(struct trace_writer *w, const struct trace *t,
 	return 0;
 }
 
-static void put_fatal(struct buf *b, const struct trace *t, size_t i)
+static void put_fatal(struct buf *b, const struct trace *t, size_t i,
+		      size_t nextra)
 {
 	const struct trace_fatal *f = &t->fatals[i];
 
+	(void)nextra;
 	put_uv(b, f->ts_ns);
 	put_uv(b, f->tid);
 	put_uv(b, f->goid);
@@ -407,7 +417,7 @@ static int write_fatals(struct trace_writer *w, const struct trace *t,
 			struct errbuf *err)
 {
 	return write_table(w, t, CHUNK_FATAL, &w->fatals_done, t->nfatals,
-			   SIZE_MAX, false, put_fatal, err);
+			   SIZE_MAX, false, 0, put_fatal, err);
 }
 
 static void put_snap_thread(struct buf *b, const struct snap_thread *st)
@@ -424,7 +434,8 @@ static void put_snap_thread(struct buf *b, const struct snap_thread *st)
 		put_uv(b, st->pc[j]);
 }
 
-static void put_freeze(struct buf *b, const struct trace *t, size_t i)
+static void put_freeze(struct buf *b, const struct trace *t, size_t i,
+		       size_t nextra)
 {
 	const struct trace_freeze *f = &t->freezes[i];
 
@@ -439,13 +450,27 @@ static void put_freeze(struct buf *b, const struct trace *t, size_t i)
 	put_uv(b, f->nthreads);
 	for (size_t j = 0; j < f->nthreads; j++)
 		put_snap_thread(b, &f->threads[j]);
+	for (size_t j = 0; j < nextra; j++)
+		put_uv(b, j < f->nthreads ? f->threads[j].map_type : 0);
 }
 
 static int write_freezes(struct trace_writer *w, const struct trace *t,
 			 struct errbuf *err)
 {
+	size_t nextra = 0;
+
+	/*
+	 * Each thread's map type goes in the snapshot's extra fields (one
+	 * per thread, zero-padded to the chunk's widest snapshot, the first
+	 * MAX_EXTRA threads), so that readers that do not know it skip it.
+	 */
+	for (size_t i = w->freezes_done; i < t->nfreezes; i++)
+		if (t->freezes[i].nthreads > nextra)
+			nextra = t->freezes[i].nthreads;
+	if (nextra > MAX_EXTRA)
+		nextra = MAX_EXTRA;	/* what every reader accepts */
 	return write_table(w, t, CHUNK_FREEZE, &w->freezes_done, t->nfreezes,
-			   SIZE_MAX, false, put_freeze, err);
+			   SIZE_MAX, false, nextra, put_freeze, err);
 }
 
 int trace_writer_open(struct trace_writer **out, const char *path,
@@ -957,7 +982,13 @@ static int load_one_freeze(struct loader *l, struct rd *r, uint64_t nextra)
 		return -1;
 	for (size_t j = 0; j < f.nthreads && !r->bad; j++)
 		load_snap_thread(l, r, &f.threads[j]);
-	skip_extra(r, nextra);
+	/* The extras: each thread's map type, then what we do not know. */
+	for (uint64_t j = 0; j < nextra && !r->bad; j++) {
+		uint64_t type = get_uv(r);
+
+		if (j < f.nthreads)
+			f.threads[j].map_type = type;
+	}
 	if (!r->bad)
 		ret = trace_add_freeze(l->t, &f);
 	free(f.threads);

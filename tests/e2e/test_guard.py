@@ -7,13 +7,14 @@ durations are printed (pytest -s shows them).
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import GMT, GO_VERSIONS, gmt, go_build, source_line
+from conftest import BUILD, GMT, GO_VERSIONS, gmt, go_build, source_line
 
 RUNS = 10
 FATAL = "fatal error: concurrent map writes"
@@ -43,84 +44,199 @@ def frozen_sides(report, name):
     return crash[0], (others[0] if others else None)
 
 
-@pytest.mark.parametrize("go", GO_VERSIONS)
-def test_crash_only_both_sides(go, tmp_path):
-    exe = go_build("race_writes", go=go)
-    lines = {source_line("race_writes", "@writeA"),
-             source_line("race_writes", "@writeB")}
-    want_status, want_msg = untraced(exe)
-    assert want_status == 2 and want_msg == FATAL
-    both, maps_known, durations = 0, 0, []
-    for i in range(RUNS):
-        out = tmp_path / f"r{i}.json"
-        p = subprocess.run([GMT, "run", "--crash-only", "-f", "json", "-o",
-                            str(out), "--", exe], capture_output=True,
-                           text=True, timeout=120)
-        assert p.returncode == want_status, p.stderr
-        assert p.stderr.splitlines()[0] == want_msg
-        assert "gomaptrace" not in p.stderr, p.stderr
-        report = json.loads(out.read_text())
-        assert report["probes"] >= 1
-        crash, other = frozen_sides(report, "race_writes")
-        fns = [f["function"] for f in crash["frames"]]
-        assert fns[0] in ("runtime.fatal", "runtime.throw"), fns
-        crash_lines = set(user_frames(crash, "race_writes")) & lines
-        assert len(crash_lines) == 1, crash["frames"]
-        assert crash["in_map_function"], crash["map_function"]
-        fr = report["freeze"]
-        assert 0 < fr["duration_ns"] < FREEZE_BOUND_NS
-        durations.append(fr["duration_ns"])
-        if other and set(user_frames(other, "race_writes")) & lines == \
-                lines - crash_lines:
-            both += 1
-            # Both sides write the one map the program has.
-            if crash["map"] and other["map"]:
-                assert crash["map"] == other["map"]
-                maps_known += 1
-    durations.sort()
-    print(f"\n{go}: both sides frozen in {both}/{RUNS} (map recovered on "
-          f"both in {maps_known}); freeze ms "
-          f"min {durations[0] / 1e6:.2f} median "
-          f"{durations[len(durations) // 2] / 1e6:.2f} max "
-          f"{durations[-1] / 1e6:.2f}")
-    assert both >= 8, f"the other writer was caught in {both}/{RUNS} runs"
-
-
-# The other scenarios: (program, its two racing statements).
+# scenario -> (program, its two racing statements)
 SCENARIOS = {
+    "writes": ("race_writes", "@writeA", "@writeB"),
     "delete": ("race_delete", "@write", "@delete"),
     "range": ("race_range", "@write", "@range"),
     "read": ("race_read", "@write", "@read"),
 }
+RATES = os.path.join(BUILD, "guard_rates.txt")
+SIDE_HEADER = re.compile(r"^  goroutine (\d+) \(thread \d+[^)]*\) (.*)$")
+SIDE_FRAME = re.compile(r"^      (\S+)  (\S+):(\d+)$")
+NOT_TRACED = "  map operations were not traced (--crash-only)\n"
+
+
+def note_rate(what):
+    """Printed (pytest -s) and kept in build/guard_rates.txt."""
+    print(f"\n{what}")
+    with open(RATES, "a") as f:
+        f.write(what + "\n")
+
+
+def json_sides(crash, name, lines):
+    """{racing line: {goroutine ids}}: each crash thread's side whose first
+    frame is one of the racing statements."""
+    sides = {}
+    for th in crash["threads"]:
+        side = th["side"]
+        if side is None or not side["frames"]:
+            continue
+        f = side["frames"][0]
+        if f["file"].endswith(f"/tests/go/{name}/main.go") and \
+                f["line"] in lines:
+            sides.setdefault(f["line"], set()).add(th["goroutine"])
+    return sides
+
+
+def text_section(text):
+    start = text.index("CRASH")
+    ends = [text.find(m, start) for m in
+            ("  last map operations", NOT_TRACED, "\nWhat every thread")]
+    return text[start:min(e for e in ends if e >= 0)]
+
+
+def text_sides(text, name, lines):
+    """{racing line: {goroutine ids}} from the text report's crash section,
+    each side's first frame under its goroutine header."""
+    sides, cur = {}, None
+    for line in text_section(text).splitlines():
+        m = SIDE_HEADER.match(line)
+        if m:
+            cur = [int(m.group(1)), True]
+            continue
+        m = SIDE_FRAME.match(line)
+        if m and cur and cur[1]:
+            cur[1] = False      # the side's statement: its first frame
+            if m.group(2).endswith(f"/tests/go/{name}/main.go") and \
+                    int(m.group(3)) in lines:
+                sides.setdefault(int(m.group(3)), set()).add(cur[0])
+        elif not m:
+            cur = None
+    return sides
+
+
+def both_named(sides, lines):
+    """Both racing lines, each under one goroutine, two goroutines."""
+    if set(sides) != lines or any(len(g) != 1 for g in sides.values()):
+        return False
+    goids = set.union(*sides.values())
+    return len(goids) == 2 and 0 not in goids
+
+
+def check_crash_only_text(text, crash):
+    """Crash-only: no empty history, no "no map operations", said once."""
+    assert text.count(NOT_TRACED) == 1, text
+    assert "(none recorded)" not in text and \
+        "no map operations were seen" not in text, text
+    assert "was not traced" not in text, text
+    other = [t for t in crash["threads"][1:] if t["side"] is not None]
+    if not other:
+        assert "the other side was not running on a CPU" in text, text
+
+
+def crash_only_run(exe, name, lines, out, want):
+    """One crash-only run: (named in JSON, named in text, the report)."""
+    trace = out.with_suffix(".gmt")
+    p = subprocess.run([GMT, "run", "--crash-only", "-f", "json", "-o",
+                        str(out), "-t", str(trace), "--", exe],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == want[0], p.stderr
+    assert p.stderr.splitlines()[0] == want[1]
+    assert "gomaptrace" not in p.stderr, p.stderr
+    report = json.loads(out.read_text())
+    assert report["probes"] >= 1
+    crash, _ = frozen_sides(report, name)
+    fns = [f["function"] for f in crash["frames"]]
+    assert fns[0] in ("runtime.fatal", "runtime.throw"), fns
+    assert len(set(user_frames(crash, name)) & lines) == 1, crash["frames"]
+    fr = report["freeze"]
+    assert 0 < fr["duration_ns"] < FREEZE_BOUND_NS
+    c = report["crash"]
+    assert c["message"] == want[1][len("fatal error: "):]
+    assert not c["ops_traced"] and c["frozen"]
+    for th in c["threads"][1:]:
+        # No traced op: every other side is the freeze's.
+        assert th["evidence"] in ("frozen_inside", "frozen_at_call"), th
+        assert th["side"]["traced"] is False
+        assert th["frozen_in"].startswith(("runtime.", "internal/runtime/"))
+        assert th["was_in"] == th["frozen_map_known"]
+        assert not th["last_ops"]
+    if c["map"] is not None and c["map_type"] is not None:
+        assert c["map_type"] == "map[int]int", c["map_type"]
+    text = subprocess.run([GMT, "report", str(trace)], capture_output=True,
+                          text=True, timeout=120, check=True).stdout
+    check_crash_only_text(text, c)
+    typed = c["map_type"] is not None
+    if typed:
+        assert f"on map[int]int at {c['map']}" in text, text
+    return (both_named(json_sides(c, name, lines), lines),
+            both_named(text_sides(text, name, lines), lines), typed,
+            fr["duration_ns"])
 
 
 @pytest.mark.parametrize("go", GO_VERSIONS)
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_crash_only_scenarios(scenario, go, tmp_path):
-    """Each side's statement in the snapshot: the crashing thread's and a
-    frozen thread's inside a map function. The runtime names one side."""
+def test_crash_only_both_sides(scenario, go, tmp_path):
+    """Crash-only: the report's crash section (JSON and text) names both
+    racing statements under two goroutines in at least 8 of 10 runs, from
+    the crashing thread's own stack and a thread frozen in a map function.
+    """
     name, ma, mb = SCENARIOS[scenario]
     exe = go_build(name, go=go)
     lines = {source_line(name, ma), source_line(name, mb)}
-    want_status, want_msg = untraced(exe)
-    assert want_status == 2 and want_msg.startswith("fatal error: ")
-    both = 0
+    want = untraced(exe)
+    assert want[0] == 2 and want[1].startswith("fatal error: concurrent map")
+    in_json = in_text = typed = 0
+    durations = []
+    for i in range(RUNS):
+        j, t, ty, d = crash_only_run(exe, name, lines,
+                                     tmp_path / f"r{i}.json", want)
+        in_json += j
+        in_text += t
+        typed += ty
+        durations.append(d)
+        assert j == t, f"run {i}: JSON {j}, text {t}"
+    durations.sort()
+    note_rate(f"crash-only {scenario} {go}: both sides named in "
+              f"{in_json}/{RUNS} (JSON), {in_text}/{RUNS} (text); map typed "
+              f"in {typed}/{RUNS}; freeze ms min {durations[0] / 1e6:.2f} "
+              f"median {durations[len(durations) // 2] / 1e6:.2f} max "
+              f"{durations[-1] / 1e6:.2f}")
+    assert in_json >= 8 and in_text >= 8, \
+        f"both sides named in {in_json}/{RUNS} (JSON), {in_text}/{RUNS}"
+
+
+FULL_RUNS_ON = ["writes", "read"]
+
+
+@pytest.mark.parametrize("go", GO_VERSIONS)
+@pytest.mark.parametrize("scenario", FULL_RUNS_ON)
+def test_full_tracing_both_sides_every_run(scenario, go, tmp_path):
+    """Full tracing (the guard on too): both sides named in 10 of 10."""
+    name, ma, mb = SCENARIOS[scenario]
+    exe = go_build(name, go=go)
+    lines = {source_line(name, ma), source_line(name, mb)}
+    want = untraced(exe)
+    named, frozen_ev, durations = 0, 0, []
     for i in range(RUNS):
         out = tmp_path / f"r{i}.json"
-        p = subprocess.run([GMT, "run", "--crash-only", "-f", "json", "-o",
-                            str(out), "--", exe], capture_output=True,
+        trace = out.with_suffix(".gmt")
+        p = subprocess.run([GMT, "run", "-f", "json", "-o", str(out), "-t",
+                            str(trace), "--", exe], capture_output=True,
                            text=True, timeout=120)
-        assert p.returncode == want_status, p.stderr
-        assert p.stderr.splitlines()[0] == want_msg
+        assert p.returncode == want[0], p.stderr
+        assert p.stderr.splitlines()[0] == want[1]
         report = json.loads(out.read_text())
-        crash, other = frozen_sides(report, name)
-        crash_lines = set(user_frames(crash, name)) & lines
-        assert len(crash_lines) == 1, crash["frames"]
-        if other and set(user_frames(other, name)) & lines == \
-                lines - crash_lines:
-            both += 1
-    print(f"\n{scenario} {go}: both sides frozen in {both}/{RUNS}")
-    assert both >= 8, f"the other side was caught in {both}/{RUNS} runs"
+        c = report["crash"]
+        assert c["ops_traced"]
+        text = subprocess.run([GMT, "report", str(trace)],
+                              capture_output=True, text=True, timeout=120,
+                              check=True).stdout
+        j = both_named(json_sides(c, name, lines), lines)
+        t = both_named(text_sides(text, name, lines), lines)
+        assert j and t, (i, c["threads"], text_section(text))
+        named += 1
+        frozen_ev += any(th["evidence"] == "frozen_inside"
+                         for th in c["threads"][1:])
+        if report["freeze"] and report["freeze"]["duration_ns"]:
+            durations.append(report["freeze"]["duration_ns"])
+    durations.sort()
+    note_rate(f"full {scenario} {go}: both sides named in {named}/{RUNS}; "
+              f"freeze evidence on the other side in {frozen_ev}/{RUNS}; "
+              f"freeze ms median "
+              f"{durations[len(durations) // 2] / 1e6 if durations else 0:.2f}"
+              f" max {durations[-1] / 1e6 if durations else 0:.2f}")
 
 
 def start_target(exe, prefix=()):

@@ -702,6 +702,79 @@ static void test_crash_frozen_evidence(void **state)
 	assert_int_equal(c.threads[1].evidence, CRASH_EV_RECENT);
 }
 
+/*
+ * Crash-only (no map operation traced): the reader's frame lost the map,
+ * the frozen writer's still held it and its type; the writer is a side of
+ * its own, from the snapshot's PCs. A thread frozen in a map function on a
+ * map not recoverable is a side too, but not one that "was in" it.
+ */
+static void test_crash_frozen_sides_crash_only(void **state)
+{
+	const uint64_t pc_rt = 0x40f577ULL;
+	struct trace_fatal f = { .ts_ns = 1000, .goid = 7, .tid = 11 };
+	struct snap_thread th[3] = {
+		{ .tid = 11, .goid = 7, .map_func = "runtime.mapaccess1_fast64",
+		  .flags = SNAP_T_CRASHING | SNAP_T_IN_MAP | SNAP_T_ON_G },
+		{ .tid = 12, .goid = 8, .map = MAP_M, .map_type = TYPE_A,
+		  .map_func = "runtime.mapassign_fast64",
+		  .flags = SNAP_T_IN_MAP | SNAP_T_MAP_KNOWN | SNAP_T_ON_G,
+		  .npcs = 3, .pc = { pc_rt + 1, PC_B, PC_MAIN } },
+		{ .tid = 13, .goid = 9, .map_func = "runtime.mapdelete_fast64",
+		  .flags = SNAP_T_IN_MAP | SNAP_T_ON_G,
+		  .npcs = 2, .pc = { pc_rt + 1, PC_A } },
+	};
+	struct trace_freeze fz = { .status = SNAP_FROZEN, .tid = 11,
+				   .threads = th, .nthreads = 3 };
+	struct trace_where fr[8];
+	struct crash c;
+	char *text;
+
+	(void)state;
+	T.meta.ops_mask = 1u << GMT_OP_FATAL;
+	sym(pc_rt + 1, "runtime.mapassign_fast64", 40);
+	strcpy(f.msg, "concurrent map read and map write");
+	f.stack = st_read_fatal;
+	assert_int_equal(trace_add_fatal(&T, &f), 0);
+	assert_int_equal(trace_add_freeze(&T, &fz), 0);
+	assert_true(crash_analyze(&T, &c));
+	assert_false(c.ops_traced);
+	assert_int_equal(c.map_from, CRASH_MAP_FROZEN_SIDE);
+	assert_int_equal(c.map, MAP_M);
+	assert_string_equal(c.type_name, "map[int]int");
+	assert_int_equal(c.nthreads, 3);
+	assert_true(c.threads[1].frozen_side);
+	assert_int_equal(c.threads[1].goid, 8);
+	assert_int_equal(c.threads[1].evidence, CRASH_EV_FROZEN);
+	assert_true(crash_was_in(&c.threads[1]));
+	assert_int_equal(crash_side_op(&c, &c.threads[1])->op, GMT_OP_ASSIGN);
+	/* Its frames start at the user's statement. */
+	assert_int_equal(crash_op_frames(&T, crash_side_op(&c, &c.threads[1]),
+					 fr, 8), 2);
+	assert_string_equal(fr[0].f->function, "main.writerB");
+	assert_int_equal(c.threads[2].goid, 9);
+	assert_int_equal(c.threads[2].evidence, CRASH_EV_FROZEN);
+	assert_false(c.threads[2].frozen_map_known);
+	assert_false(crash_was_in(&c.threads[2]));
+	text = crash_report();
+	assert_non_null(strstr(text, "on map[int]int at 0xc000010000"));
+	assert_true(header_has(text, 8, "was in assign (the crash guard froze "
+			       "it inside runtime.mapassign_fast64 on this map"));
+	assert_non_null(strstr(side_header(text, 8), "main.writerB  "
+			       "/src/main.go:20"));
+	assert_true(header_has(text, 9, "was inside runtime.mapdelete_fast64"));
+	assert_non_null(strstr(text, "map operations were not traced "
+			       "(--crash-only)"));
+	assert_null(strstr(text, "(none recorded)"));
+	free(text);
+	/* No other thread in a map function: not on a CPU, not "untraced". */
+	T.freezes[0].nthreads = 1;
+	text = crash_report();
+	assert_non_null(strstr(text, "the other side was not running on a "
+			       "CPU"));
+	assert_null(strstr(text, "was not traced"));
+	free(text);
+}
+
 static void test_crash_iteration_verdict(void **state)
 {
 	struct trace_fatal f = { .ts_ns = 1000, .goid = 9, .tid = 3 };
@@ -786,6 +859,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_claims_need_evidence,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_read_own_stack,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_frozen_sides_crash_only,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_frozen_evidence,
 						setup, teardown),
