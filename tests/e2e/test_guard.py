@@ -197,7 +197,7 @@ def test_crash_only_both_sides(scenario, go, tmp_path):
         f"both sides named in {in_json}/{RUNS} (JSON), {in_text}/{RUNS}"
 
 
-FULL_RUNS_ON = ["writes", "read"]
+FULL_RUNS_ON = sorted(SCENARIOS)
 
 
 @pytest.mark.parametrize("go", GO_VERSIONS)
