@@ -270,19 +270,34 @@ static bool last_write_map(const struct trace *t, struct crash *c)
 	return lw.map != 0;
 }
 
-/* The crash guard's snapshot of this fatal's process, when it froze it. */
+static bool took_snapshot(const struct trace_freeze *fz)
+{
+	return fz->status == SNAP_FROZEN || fz->status == SNAP_RELEASED_EARLY;
+}
+
+/*
+ * The crash guard's snapshot of this fatal's process, when it froze it:
+ * the one this fatal's thread triggered, else any. Both writers may reach
+ * the fatal path at once; the process is frozen once (by whichever thread
+ * got there first in the kernel), and the crash reading may have picked
+ * the other thread's fatal record, so the snapshot serves it too.
+ */
 static const struct trace_freeze *frozen(const struct trace *t,
 					 const struct crash *c)
 {
+	const struct trace_freeze *any = NULL;
+
 	for (size_t i = 0; i < t->nfreezes; i++) {
 		const struct trace_freeze *fz = &t->freezes[i];
 
-		if (fz->tid == c->fatal->tid &&
-		    (fz->status == SNAP_FROZEN ||
-		     fz->status == SNAP_RELEASED_EARLY))
+		if (!took_snapshot(fz))
+			continue;
+		if (fz->tid == c->fatal->tid)
 			return fz;
+		if (!any)
+			any = fz;
 	}
-	return NULL;
+	return any;
 }
 
 static const struct snap_thread *frozen_thread(const struct trace_freeze *fz,

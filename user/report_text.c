@@ -148,10 +148,11 @@ static void text_handoffs(FILE *out, const struct an_map *m)
 		commas(m->tight_handoffs, b, sizeof(b)),
 		human_ns(AN_TIGHT_NS, c, sizeof(c)),
 		commas(m->overlaps, d, sizeof(d)), m->overlaps == 1 ? "" : "s");
-	if (m->handoffs)
-		fprintf(out, "; two goroutines' writes %s apart at the closest",
-			human_ns(m->min_gap_ns, a, sizeof(a)));
 	fputc('\n', out);
+	/* Its own line: with wide counts the two no longer fit in 100. */
+	if (m->handoffs)
+		fprintf(out, "   two goroutines' writes %s apart at the "
+			"closest\n", human_ns(m->min_gap_ns, a, sizeof(a)));
 }
 
 static void text_lines(FILE *out, const struct trace *t,

@@ -703,6 +703,43 @@ static void test_crash_frozen_evidence(void **state)
 }
 
 /*
+ * Both writers reached the fatal path at once: the process froze once, at
+ * the second thread's fatal call, while the crash reading takes the
+ * earlier fatal record. The snapshot is still the process's: it counts.
+ */
+static void test_crash_frozen_by_the_other_fatal(void **state)
+{
+	struct trace_fatal f1 = { .ts_ns = 1000, .goid = 7, .tid = 11 };
+	struct trace_fatal f2 = { .ts_ns = 1001, .goid = 8, .tid = 12 };
+	struct snap_thread th[2] = {
+		{ .tid = 11, .goid = 7, .map = MAP_M,
+		  .map_func = "runtime.mapassign_fast64",
+		  .flags = SNAP_T_CRASHING | SNAP_T_IN_MAP | SNAP_T_MAP_KNOWN |
+			   SNAP_T_ON_G },
+		{ .tid = 12, .goid = 8, .map = MAP_M,
+		  .map_func = "runtime.mapassign_fast64",
+		  .flags = SNAP_T_IN_MAP | SNAP_T_MAP_KNOWN | SNAP_T_ON_G },
+	};
+	struct trace_freeze fz = { .status = SNAP_FROZEN, .tid = 12,
+				   .threads = th, .nthreads = 2 };
+	struct crash c;
+
+	(void)state;
+	T.meta.ops_mask = 1u << GMT_OP_FATAL;
+	strcpy(f1.msg, "concurrent map writes");
+	strcpy(f2.msg, "concurrent map writes");
+	f1.stack = f2.stack = st_a_main;
+	assert_int_equal(trace_add_fatal(&T, &f1), 0);
+	assert_int_equal(trace_add_fatal(&T, &f2), 0);
+	assert_int_equal(trace_add_freeze(&T, &fz), 0);
+	assert_true(crash_analyze(&T, &c));
+	assert_int_equal(c.fatal->tid, 11);
+	assert_true(c.frozen);
+	assert_true(c.has_map);
+	assert_int_equal(c.map, MAP_M);
+}
+
+/*
  * Crash-only (no map operation traced): the reader's frame lost the map,
  * the frozen writer's still held it and its type; the writer is a side of
  * its own, from the snapshot's PCs. A thread frozen in a map function on a
@@ -864,6 +901,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_frozen_evidence,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_crash_frozen_by_the_other_fatal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_iteration_verdict,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stack_expand, setup,
