@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -219,3 +220,20 @@ def esbuild():
 @pytest.fixture(scope="session")
 def go_tool():
     return go_env("go1.19")[0]
+
+
+def elf_sections(binary):
+    """{name: address} of an ELF's sections, read here from the section
+    headers rather than trusted to the tool under test."""
+    with open(binary, "rb") as f:
+        data = f.read()
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    hdr = lambda i: struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+    stroff = hdr(shstrndx)[4]
+    out = {}
+    for i in range(shnum):
+        name, _, _, addr, _, _ = hdr(i)
+        start = stroff + name
+        out[data[start:data.index(b"\0", start)].decode()] = addr
+    return out

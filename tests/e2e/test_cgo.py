@@ -6,10 +6,10 @@ objdump` and `go tool nm` on the unstripped twin (same toolchain, same link
 addresses), and from the program's own counts and marker comments.
 """
 import json
-import struct
 import subprocess
 
-from conftest import GMT, gmt_json, go_build, go_env, source_line
+from conftest import GMT, elf_sections, gmt_json, go_build, go_env, \
+    source_line
 
 NAME = "cgocounts"
 GO = "go1.26"
@@ -30,21 +30,6 @@ def nm(binary):
         if len(f) >= 3:
             syms[f[2]] = int(f[0], 16)
     return syms
-
-
-def text_section(binary):
-    """Address of the .text section, from the ELF section headers."""
-    with open(binary, "rb") as f:
-        data = f.read()
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
-    hdr = lambda i: struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
-    stroff = hdr(shstrndx)[4]
-    for i in range(shnum):
-        name, _, _, addr, _, _ = hdr(i)
-        if data[stroff + name:].startswith(b".text\0"):
-            return addr
-    raise AssertionError("no .text in " + binary)
 
 
 def go_text_pcs(twin, start, end):
@@ -71,7 +56,7 @@ def test_text_starts_before_go_code():
     """The premise: .text holds C code first; info finds runtime.text."""
     binary = go_build(NAME, "cgo-ext-stripped", go=GO)
     syms = nm(go_build(NAME, "cgo-ext", go=GO))
-    assert text_section(binary) < syms["runtime.text"]
+    assert elf_sections(binary)[".text"] < syms["runtime.text"]
     assert "main._Cfunc_twice.abi0" in syms   # really cgo
     info = gmt_json("info", binary, "--json")
     assert info["symtab"] is False and info["dwarf"] is False

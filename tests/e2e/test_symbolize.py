@@ -15,7 +15,7 @@ import tempfile
 import pytest
 
 from conftest import GMT, GO_SRC, GO_VERSIONS, gmt, gmt_json, go_build, \
-    go_run, go_source, source_line
+    elf_sections, go_run, go_source, source_line
 
 NAME = "symtest"
 NPCS = 1500                     # PCs compared with addr2line per variant
@@ -72,21 +72,6 @@ def reference_lines(go, twin, pcs):
     return addr2line(twin, pcs, go=go)
 
 
-def section_names(binary):
-    """ELF section names, read here rather than trusted to the tool."""
-    with open(binary, "rb") as f:
-        data = f.read()
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
-    hdr = lambda i: struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
-    stroff = hdr(shstrndx)[4]
-    names = []
-    for i in range(shnum):
-        start = stroff + hdr(i)[0]
-        names.append(data[start:data.index(b"\0", start)].decode())
-    return names
-
-
 def symbolize_json(binary, pcs):
     res = gmt_json("symbolize", binary, *[f"0x{pc:x}" for pc in pcs],
                    "--json")
@@ -100,9 +85,9 @@ def test_agrees_with_addr2line(go, variant):
     binary = go_build(NAME, variant, go=go)
     twin = go_build(NAME, TWIN[variant], go=go)
     if variant.endswith("stripped"):
-        assert ".symtab" not in section_names(binary)
+        assert ".symtab" not in elf_sections(binary)
         assert not any(n.startswith(".debug") or n.startswith(".zdebug")
-                       for n in section_names(binary))
+                       for n in elf_sections(binary))
     insns = objdump(twin, go=go)
     # Every k-th instruction start over the whole text, first to last.
     step = max(1, len(insns) // NPCS)
