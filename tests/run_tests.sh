@@ -42,13 +42,37 @@ elif ! ls "$fuzz_dir"/fuzz_* >/dev/null 2>&1; then
 	echo "fuzz: no fuzzers in $fuzz_dir (make fuzz-build): counted as failed"
 	failed=$((failed + 1))
 else
-	for fz in "$fuzz_dir"/fuzz_*; do
-		if tests/fuzz/run.sh "$fuzz_secs" "$fz"; then
+	# The first one builds the shared seed corpus; the others then run
+	# side by side (each is one process for a fixed time: CI's wall
+	# clock, not the fuzzing, is what running them together saves).
+	fuzzers=("$fuzz_dir"/fuzz_*)
+	outs=$(mktemp -d)
+	pids=()
+	first=0
+	for i in "${!fuzzers[@]}"; do
+		tests/fuzz/run.sh "$fuzz_secs" "${fuzzers[$i]}" \
+			>"$outs/$i" 2>&1 &
+		pids[$i]=$!
+		if [ "$i" = 0 ]; then
+			wait "${pids[0]}"
+			first=$?
+		fi
+	done
+	for i in "${!fuzzers[@]}"; do
+		if [ "$i" = 0 ]; then
+			rc=$first
+		else
+			wait "${pids[$i]}"
+			rc=$?
+		fi
+		if [ "$rc" = 0 ]; then
 			passed=$((passed + 1))
 		else
 			failed=$((failed + 1))
 		fi
+		cat "$outs/$i"
 	done
+	rm -rf "$outs"
 fi
 
 junit="${GMT_BUILD:-build}/e2e-junit.xml"

@@ -321,10 +321,14 @@ static bool frozen_map(const struct trace *t, struct crash *c)
 	return true;
 }
 
-/* Another thread frozen inside a map function, its map read. */
-static bool is_frozen_side(const struct snap_thread *st)
+/*
+ * Another thread frozen inside a map function, its map read. The thread
+ * that froze the process is not always the fatal the reading picked: when
+ * both writers reach the fatal path at once, the other one is a side.
+ */
+static bool is_frozen_side(const struct crash *c, const struct snap_thread *st)
 {
-	return !(st->flags & SNAP_T_CRASHING) && (st->flags & SNAP_T_IN_MAP);
+	return st->tid != c->fatal->tid && (st->flags & SNAP_T_IN_MAP);
 }
 
 /*
@@ -339,7 +343,7 @@ static bool frozen_side_map(const struct trace *t, struct crash *c)
 	for (size_t i = 0; fz && i < fz->nthreads; i++) {
 		const struct snap_thread *st = &fz->threads[i];
 
-		if (is_frozen_side(st) && (st->flags & SNAP_T_MAP_KNOWN) &&
+		if (is_frozen_side(c, st) && (st->flags & SNAP_T_MAP_KNOWN) &&
 		    st->map) {
 			c->map = st->map;
 			return true;
@@ -563,10 +567,10 @@ static const struct crash_thread *flag_owner(const struct crash *c)
  */
 static bool frozen_on_map(const struct crash *c, const struct snap_thread *st)
 {
-	if (!(st->flags & SNAP_T_CRASHING) &&
+	if (st->tid != c->fatal->tid &&
 	    (st->flags & SNAP_T_AT_MAP_CALL) && st->map_func)
 		return true;
-	if (!is_frozen_side(st))
+	if (!is_frozen_side(c, st))
 		return false;
 	if (!(st->flags & SNAP_T_MAP_KNOWN))
 		return true;

@@ -537,24 +537,22 @@ static const char *map_call_at(const struct gobin *gb, uint64_t a)
 	return f && f->entry == to && is_map_func(f->name) ? f->name : NULL;
 }
 
-static int line_at(const struct gobin *gb, uint64_t a)
-{
-	struct pcln_frame pf[8];
-	int n = gobin_frames(gb, a, pf, 8);
-
-	return n > 0 ? pf[0].line : -1;
-}
-
 /*
- * The map function the statement at link-time a is about to call: its
- * code up to the call, on the same line, with no other call or jump.
+ * The map function the code at link-time a is about to call, and the
+ * CALL's address: its next few instructions in the same function, with no
+ * other call, no return and no indirect jump on the way. A conditional
+ * jump backwards is taken (the loop goes on: a goroutine hammering a map
+ * is frozen between two of its calls far more often than in neither),
+ * one forwards falls through, a direct jump is followed.
  */
-static const char *stmt_map_call(const struct gobin *gb, uint64_t a)
+static const char *next_map_call(const struct gobin *gb, uint64_t a,
+				 uint64_t *call)
 {
-	int line = line_at(gb, a);
+	const struct pcln_func *fn = pclntab_find_pc(gb->pcln, a);
 
-	for (int i = 0; i < STMT_MAX_INSNS && line > 0; i++) {
+	for (int i = 0; fn && i < STMT_MAX_INSNS; i++) {
 		const uint8_t *p = elf_vaddr_ptr(&gb->elf, a, 1);
+		const struct pcln_func *at;
 		struct x86_insn in;
 		uint64_t to;
 		int len;
@@ -564,39 +562,53 @@ static const char *stmt_map_call(const struct gobin *gb, uint64_t a)
 		len = x86_decode(p, 16, &in);
 		if (len <= 0 || !elf_vaddr_ptr(&gb->elf, a, len))
 			return NULL;
-		if (x86_is_call_rel(&in, a, &to))
+		if (x86_is_call_rel(&in, a, &to)) {
+			*call = a;
 			return map_call_at(gb, a);
-		if (x86_is_jcc(&in) || (in.map == 0 && (in.opcode == 0xeb ||
-		    in.opcode == 0xe9 || in.opcode == 0xc3 || in.opcode == 0xff)))
+		}
+		to = a + len + (uint64_t)in.imm;
+		if (x86_is_jcc(&in) && to < a)
+			a = to;
+		else if (in.map == 0 && (in.opcode == 0xeb || in.opcode == 0xe9))
+			a = to;
+		else if (in.map == 0 && (in.opcode == 0xc3 || in.opcode == 0xff))
 			return NULL;
-		a += len;
-		if (line_at(gb, a) != line)
+		else
+			a += len;
+		at = pclntab_find_pc(gb->pcln, a);
+		if (!at || at->entry != fn->entry)
 			return NULL;
 	}
 	return NULL;
 }
 
 /*
- * Frozen in the user's code right at a call to a map function (about to
- * make it, or just back from it): the statement is known, the map is not.
+ * Frozen in the user's code at a call to a map function: about to make it
+ * (in its next few instructions, round its loop) or just back from it.
+ * The side is the statement that makes the call, so the thread's first
+ * frame becomes the CALL's; the map is not known.
  */
 static void near_map_call(struct guard *g, struct trace *t,
 			  struct snap_thread *st, const struct unwind_frame *fr,
 			  int n)
 {
+	uint64_t bias = g->gb->load_bias, call = 0;
 	const char *fn;
 
 	if (!n || !fr[0].function || is_runtime(fr[0].function))
 		return;
-	if (!g->gb->pcln || st->ip <= g->gb->load_bias + 5)
+	if (!g->gb->pcln || st->ip <= bias + 5 || !st->npcs)
 		return;
-	fn = stmt_map_call(g->gb, st->ip - g->gb->load_bias);
-	if (!fn)	/* just back from it */
-		fn = map_call_at(g->gb, st->ip - g->gb->load_bias - 5);
+	fn = next_map_call(g->gb, st->ip - bias, &call);
+	if (!fn) {
+		call = st->ip - bias - 5;
+		fn = map_call_at(g->gb, call);
+	}
 	if (!fn)
 		return;
 	st->flags |= SNAP_T_AT_MAP_CALL;
 	st->map_func = trace_intern_str(t, fn);
+	st->pc[0] = call + bias + 1;
 }
 
 /*

@@ -139,8 +139,8 @@ static void other_side(FILE *out, const struct trace *t,
 			safe_text(th->frozen_in));
 	else if (th->frozen_side && th->evidence == CRASH_EV_AT_CALL)
 		fprintf(out, "was at its call to %s (the crash guard froze it "
-			"there, outside the map function; which map is not "
-			"known):\n", safe_text(th->frozen_in));
+			"outside the map function, a few instructions before "
+			"or just after the call; which map is not known):\n", safe_text(th->frozen_in));
 	else if (th->frozen_side)
 		fprintf(out, "was inside %s (the crash guard froze it inside "
 			"a map function; map not recoverable):\n",

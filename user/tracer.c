@@ -24,6 +24,7 @@
 
 #define DEFAULT_RINGBUF_BYTES	(64u << 20)
 #define MIN_RINGBUF_BYTES	(64u << 10)
+#define CRASH_ONLY_RINGBUF_BYTES	(1u << 20)
 #define POLL_SLICE_MS		10
 
 /* The delivered half of every thread's history. */
@@ -175,6 +176,28 @@ static void configure(struct tracer *t, const struct gobin *gb,
 			  (__s32)gb->seed.offset : GMT_SEED_NONE;
 }
 
+static bool crash_only(const struct tracer_opts *o)
+{
+	for (int i = 0; i < GMT_NOPS; i++)
+		if (o->ops[i] && i != GMT_OP_FATAL)
+			return false;
+	return true;
+}
+
+static void skip_op_programs(struct gomaptrace_bpf *k)
+{
+	struct bpf_program *progs[] = {
+		k->progs.op_assign, k->progs.op_assign_e,
+		k->progs.op_delete, k->progs.op_delete_e,
+		k->progs.op_clear, k->progs.op_clear_e,
+		k->progs.op_iter_init, k->progs.op_iter_init_e,
+		k->progs.op_iter_next, k->progs.op_iter_next_e,
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		bpf_program__set_autoload(progs[i], false);
+}
+
 static int load(struct tracer *t, const struct gobin *gb,
 		const struct tracer_opts *o, struct errbuf *err)
 {
@@ -189,6 +212,17 @@ static int load(struct tracer *t, const struct gobin *gb,
 		return errbuf_set(err, "cannot open the BPF object: %s",
 				  strerror(errno));
 	configure(t, gb, o);
+	if (crash_only(o)) {
+		/*
+		 * Only the fatal probes: the map-operation programs are not
+		 * loaded (the verifier's time goes with them), and a few
+		 * fatal records need no 64 MiB, nor a history per thread.
+		 */
+		skip_op_programs(t->skel);
+		if (!o->ringbuf_bytes)
+			bytes = CRASH_ONLY_RINGBUF_BYTES;
+		bpf_map__set_max_entries(t->skel->maps.histories, 1);
+	}
 	if (bpf_map__set_max_entries(t->skel->maps.events, bytes))
 		return errbuf_set(err, "cannot size the ring buffer to %u bytes",
 				  bytes);
