@@ -2,6 +2,7 @@
 /* `gomaptrace daemon`: options, then daemon_run() (daemon.h). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -52,6 +53,25 @@ static void usage(FILE *out)
 		"  gomaptrace status\n");
 }
 
+/* Digits with at most one dot ("0.5", "10"), quietly: -1 when not. */
+static int decimal(const char *s, double *v)
+{
+	int dots = 0, digits = 0;
+
+	for (const char *p = s; *p; p++) {
+		if (*p == '.')
+			dots++;
+		else if (*p >= '0' && *p <= '9')
+			digits++;
+		else
+			return -1;
+	}
+	if (!digits || dots > 1 || strlen(s) > 16)
+		return -1;
+	*v = strtod(s, NULL);
+	return 0;
+}
+
 /* 30, 30s, 10m, 1h: seconds, at least 1, at most a day. */
 static int parse_duration(const char *s, double *v)
 {
@@ -66,7 +86,7 @@ static int parse_duration(const char *s, double *v)
 		mul = buf[n - 1] == 'h' ? 3600 : buf[n - 1] == 'm' ? 60 : 1;
 		buf[--n] = '\0';
 	}
-	if (!n || cli_seconds("--interval", buf, 86400, v) == 2)
+	if (decimal(buf, v))
 		goto bad;
 	*v *= mul;
 	if (*v >= 1 && *v <= 86400)
@@ -78,7 +98,7 @@ bad:
 
 static int parse_budget(const char *s, double *v)
 {
-	if (cli_seconds("--budget", s, 100, v) == 2 || *v <= 0 || *v > 100)
+	if (decimal(s, v) || *v <= 0 || *v > 100)
 		return fail("--budget '%s': give a percentage of one CPU "
 			    "above 0 and at most 100 (such as 1 or 0.5)", s) +
 		       1;
