@@ -47,6 +47,7 @@ struct tracer {
 	void *fn_ctx;
 	int seen;
 	bool stopped;
+	struct tracer_opts opts;	/* as opened: re-attaching uses them */
 };
 
 /* libbpf stays quiet unless -v asks for its log (-vv: its debug log). */
@@ -443,6 +444,7 @@ int tracer_open(struct tracer **out, const struct gobin *gb,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return errbuf_set(err, "out of memory");
+	t->opts = *opts;
 	if (load(t, gb, opts, err) || attach(t, gb, opts, err))
 		goto fail;
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_record,
@@ -626,4 +628,35 @@ struct gomaptrace_bpf *tracer_skel(struct tracer *t)
 int tracer_fd(const struct tracer *t)
 {
 	return ring_buffer__epoll_fd(t->rb);
+}
+
+/*
+ * Duty-cycling (the daemon's budget): the programs stay loaded and the
+ * ring buffer mapped; only the uprobes come and go, so the process pays
+ * nothing while they are out and re-attaching costs no verifier run.
+ */
+void tracer_detach_probes(struct tracer *t)
+{
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	free(t->links);
+	t->links = NULL;
+	t->nlinks = 0;
+	t->nslow = 0;
+}
+
+int tracer_attach_probes(struct tracer *t, const struct gobin *gb,
+			 struct errbuf *err)
+{
+	if (t->nlinks)
+		return 0;
+	if (!attach(t, gb, &t->opts, err))
+		return 0;
+	tracer_detach_probes(t);
+	return -1;
+}
+
+bool tracer_attached(const struct tracer *t)
+{
+	return t->nlinks != 0;
 }

@@ -89,4 +89,13 @@ struct gomaptrace_bpf *tracer_skel(struct tracer *t);
 /* Readable when records wait: for a caller polling many things. */
 int tracer_fd(const struct tracer *t);
 
+/*
+ * Take the uprobes out (the programs stay loaded) and put them back, for
+ * duty-cycling: 0, or -1 with err set (then none is attached).
+ */
+void tracer_detach_probes(struct tracer *t);
+int tracer_attach_probes(struct tracer *t, const struct gobin *gb,
+			 struct errbuf *err);
+bool tracer_attached(const struct tracer *t);
+
 #endif
