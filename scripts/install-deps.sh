@@ -3,12 +3,13 @@
 # apt-get runs only if a package is missing.
 set -e
 
-# pkg-config: the static link's libraries (make static). systemd, man-db,
-# python3-yaml, strace: tests/e2e/test_deploy.py (systemd-analyze verify and
-# the unit's man page check, the DaemonSet, the unit's system-call filter).
+# pkg-config: the static link's libraries (make static). For
+# tests/e2e/test_deploy.py: systemd (systemd-analyze verify), man-db (the
+# unit's man page check), python3-yaml (the DaemonSet), strace (the unit's
+# system-call filter), file (the static binary).
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 golang-1.19-go libcmocka-dev python3 python3-pytest libclang-rt-14-dev binutils \
-pkg-config systemd man-db python3-yaml strace"
+pkg-config systemd man-db python3-yaml strace file"
 
 missing=""
 for p in $PKGS; do
