@@ -3,9 +3,10 @@
 PID 1 here is not systemd, so the unit cannot be started with systemd-run.
 Its hardening is tried piece by piece instead, for real: the tool runs with
 exactly the unit's capability set (setpriv, as the unit's bounding set would
-leave it) against a racing Go program of another user in another session,
-and every system call it makes is checked against the unit's
-SystemCallFilter (expanded by systemd-analyze itself).
+leave it) and a private /tmp (as PrivateTmp= gives it) against a racing Go
+program of another user in another session, and every system call it makes
+is checked against the unit's SystemCallFilter (expanded by systemd-analyze
+itself). ProtectSystem=, ProtectKernel*= and the rest are not tried.
 """
 import json
 import os
@@ -13,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -227,24 +229,48 @@ def with_caps(caps, argv):
             f"--ambient-caps={spec}", "--", *argv]
 
 
+# As PrivateTmp=yes leaves the service: a /tmp of its own.
+PRIVATE_TMP = 'mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$@"'
+
+
+@pytest.fixture
+def scratch():
+    """(a fresh directory in the host's /tmp, one in /dev/shm), removed
+    afterwards: /dev/shm stays visible under a private /tmp."""
+    dirs = [tempfile.mkdtemp(prefix="gmt-deploy-", dir=d)
+            for d in ("/tmp", "/dev/shm")]
+    yield dirs
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.mark.parametrize("go", ["go1.26"])
-def test_unit_hardening_guards_another_users_crash(go, tmp_path):
-    """With the unit's capabilities and nothing else, `record --crash-only`
-    guards a racing program of another user in another session: the
-    process is frozen, read and resumed (it dies with status 2 and Go's
-    message), the crash names a racing statement, and every system call
-    gomaptrace made is allowed by the unit's SystemCallFilter."""
-    exe = go_build("race_stdin", go=go)
+def test_unit_hardening_guards_another_users_crash(go, scratch):
+    """With the unit's capabilities and nothing else, and a private /tmp,
+    `record --crash-only` guards a racing program of another user in
+    another session whose binary lies in the host's /tmp: the process is
+    frozen, read and resumed (it dies with status 2 and Go's message), the
+    crash names a racing statement, and every system call gomaptrace made
+    is allowed by the unit's SystemCallFilter."""
+    host_tmp, shm = scratch
+    os.chmod(host_tmp, 0o755)
+    exe = os.path.join(host_tmp, "racer")
+    shutil.copy2(go_build("race_stdin", go=go), exe)
     lines = {source_line("race_stdin", "@writeA"),
              source_line("race_stdin", "@writeB")}
     app = start_other_user(exe)
-    out, calls = tmp_path / "t.gmt", tmp_path / "strace"
-    rec = subprocess.Popen(with_caps(CAPS, [
-        "strace", "-f", "-qq", "-o", str(calls),
-        GMT, "record", "-p", str(app.pid), "--crash-only", "-o", str(out)]),
+    out, calls = os.path.join(shm, "t.gmt"), os.path.join(shm, "strace")
+    rec = subprocess.Popen([
+        "unshare", "--mount", "--propagation", "private", "sh", "-c",
+        PRIVATE_TMP, "sh", *with_caps(CAPS, [
+            "strace", "-f", "-qq", "-o", calls, GMT, "record", "-p",
+            str(app.pid), "--crash-only", "-o", out])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_armed(rec, app.pid)
+        # gomaptrace does not see the binary where the host does.
+        assert os.path.exists(exe)
+        assert not os.path.exists(f"/proc/{rec.pid}/root{exe}")
         app.stdin.write("go\n")
         app.stdin.flush()
         assert app.wait(timeout=60) == 2
@@ -255,7 +281,7 @@ def test_unit_hardening_guards_another_users_crash(go, tmp_path):
     assert app.stderr.read().splitlines()[0] == FATAL
     assert rec.wait(timeout=60) == 0, rec.stderr.read()
     report = json.loads(subprocess.run(
-        [GMT, "report", "-f", "json", str(out)], capture_output=True,
+        [GMT, "report", "-f", "json", out], capture_output=True,
         text=True, check=True, timeout=60).stdout)
     crash = report["crash"]
     assert crash["message"] == "concurrent map writes"
@@ -267,7 +293,7 @@ def test_unit_hardening_guards_another_users_crash(go, tmp_path):
     unit = unit_settings(UNIT)
     allowed = allowed_syscalls(one(unit, "SystemCallFilter").split())
     used = set()
-    for line in calls.read_text().splitlines():
+    for line in open(calls).read().splitlines():
         m = re.match(r"\d+ +(?:<\.\.\. )?([a-z0-9_]+)\(", line)
         if m:
             used.add(m.group(1))
