@@ -4,7 +4,7 @@
 set -e
 
 # make static links libbpf.a, libelf.a and libz.a from the -dev packages
-# above and libc.a (libc6-dev); pkg-config names what they need. For
+# below and libc.a (libc6-dev); pkg-config names what they need. For
 # tests/e2e/test_deploy.py: systemd (systemd-analyze verify), man-db (the
 # unit's man page check), python3-yaml (the DaemonSet), strace (the unit's
 # system-call filter), file (the static binary).
