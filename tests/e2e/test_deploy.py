@@ -292,11 +292,27 @@ def test_unit_hardening_guards_another_users_crash(go, scratch):
 
     unit = unit_settings(UNIT)
     allowed = allowed_syscalls(one(unit, "SystemCallFilter").split())
-    used = set()
+    used, wrote, opened = set(), set(), set()
     for line in open(calls).read().splitlines():
         m = re.match(r"\d+ +(?:<\.\.\. )?([a-z0-9_]+)\(", line)
         if m:
             used.add(m.group(1))
+        m = re.match(r'\d+ +openat\(AT_FDCWD, "([^"]*)", ([A-Z_|]+)', line)
+        if m:
+            opened.add(m.group(1))
+            if re.search(r"O_WRONLY|O_RDWR|O_CREAT", m.group(2)):
+                wrote.add(m.group(1))
+        m = re.match(r'\d+ +(?:unlink|rename)\("([^"]*)"(?:, "([^"]*)")?',
+                     line)
+        if m:
+            wrote.update(x for x in m.groups() if x)
+    # ProtectSystem=strict: it writes where it is told (DIR for the
+    # daemon) and nowhere else; PrivateDevices= keeps /dev/null.
+    assert all(os.path.dirname(w) == shm or w == "/dev/null"
+               for w in wrote), wrote
+    assert out + ".partial" in wrote and out in wrote
+    # ProtectKernelTunables= makes these inaccessible: never needed.
+    assert not opened & {"/proc/kallsyms", "/proc/kcore"}, opened
     assert {"bpf", "perf_event_open", "pidfd_send_signal"} <= used, used
     assert used - allowed == set()
     # No socket at all: RestrictAddressFamilies=AF_UNIX costs nothing.
