@@ -17,6 +17,8 @@ int cmd_run(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* "gomaptrace: " + message + "\n" on stderr; returns 1. */
 __attribute__((format(printf, 1, 2)))

@@ -27,6 +27,8 @@ static const struct command commands[] = {
 	{ "top", cmd_top, "live view of the hottest maps of a process" },
 	{ "info", cmd_info, "what gomaptrace knows about a Go binary or process" },
 	{ "symbolize", cmd_symbolize, "addresses to Go functions, files and lines" },
+	{ "daemon", cmd_daemon, "guard every Go process of the host, report map crashes" },
+	{ "status", cmd_status, "what the running daemon guards and found" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -44,6 +46,7 @@ static void usage(FILE *out)
 		     "  gomaptrace record -p 1234 -d 10 -o server.gmt\n"
 		     "  gomaptrace report server.gmt --format pprof -o maps.pb.gz\n"
 		     "  gomaptrace info ./server --json\n"
+		     "  gomaptrace daemon --dir /var/lib/gomaptrace\n"
 		     "\nOptions:\n"
 		     "  -h, --help     this text\n"
 		     "      --version  the version of gomaptrace\n"

@@ -52,16 +52,6 @@ struct tracer {
 /* libbpf stays quiet unless -v asks for its log (-vv: its debug log). */
 static int verbosity;
 
-void tracer_set_verbosity(int level)
-{
-	verbosity = level;
-}
-
-int tracer_verbosity(void)
-{
-	return verbosity;
-}
-
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
@@ -73,6 +63,17 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 static void setup_libbpf_log(void)
 {
 	libbpf_set_print(verbosity ? libbpf_print : NULL);
+}
+
+void tracer_set_verbosity(int level)
+{
+	verbosity = level;
+	setup_libbpf_log();
+}
+
+int tracer_verbosity(void)
+{
+	return verbosity;
 }
 
 static bool no_permission(int e)
@@ -620,4 +621,9 @@ void tracer_close(struct tracer *t)
 struct gomaptrace_bpf *tracer_skel(struct tracer *t)
 {
 	return t->skel;
+}
+
+int tracer_fd(const struct tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
 }

@@ -86,4 +86,7 @@ void tracer_close(struct tracer *t);
 /* The loaded BPF object, for the crash guard (user/guard.c). */
 struct gomaptrace_bpf *tracer_skel(struct tracer *t);
 
+/* Readable when records wait: for a caller polling many things. */
+int tracer_fd(const struct tracer *t);
+
 #endif

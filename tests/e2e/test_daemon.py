@@ -1,0 +1,325 @@
+"""`gomaptrace daemon` (issue 12): every Go process of the host guarded,
+each map crash written to DIR/crashes with both sides, status on a
+root-only socket, one daemon at a time, a clean stop.
+
+Each daemon here is restricted with --exe to the binaries this checkout's
+tests built, so it never touches another process of the machine.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD, GMT, GO_VERSIONS, go_build, source_line
+from test_detach import uprobes_on
+from test_guard import both_named, json_sides, watchdog_of
+
+RACE = "race_stdin"
+FATAL = "fatal error: concurrent map writes"
+
+
+RUNNING = []
+
+
+@pytest.fixture(autouse=True)
+def no_daemon_left():
+    """A failed test must not leave its daemon guarding the next test's
+    programs."""
+    yield
+    while RUNNING:
+        p = RUNNING.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+class Daemon:
+    """A daemon on tmp dirs; stop() returns (exit status, stderr)."""
+
+    def __init__(self, tmp, *extra, exe=f"{BUILD}/gotargets/*"):
+        tmp.mkdir(exist_ok=True)
+        self.dir = tmp / "out"
+        self.run = tmp / "run"
+        self.p = subprocess.Popen(
+            [GMT, "daemon", "--dir", str(self.dir), "--run-dir",
+             str(self.run), "--exe", exe, *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        RUNNING.append(self.p)
+        wait_until(lambda: (self.run / "daemon.sock").exists() or
+                   self.p.poll() is not None, "the daemon's socket")
+        assert self.p.poll() is None, self.p.stderr.read()
+
+    def status(self):
+        p = subprocess.run([GMT, "status", "--json", "--run-dir",
+                            str(self.run)], capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)
+
+    def guarded(self):
+        return {t["pid"]: t for t in self.status()["targets"]}
+
+    def crashes(self):
+        d = self.dir / "crashes"
+        return sorted(x for x in d.iterdir() if not x.name.startswith("."))
+
+    def stop(self, sig=signal.SIGTERM, limit=2.0):
+        self.p.send_signal(sig)
+        t0 = time.monotonic()
+        try:
+            rc = self.p.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            pytest.fail(f"the daemon did not exit within {limit} s of "
+                        f"signal {sig}")
+        took = time.monotonic() - t0
+        return rc, self.p.stderr.read(), took
+
+
+def wait_until(cond, what, limit=60.0):
+    end = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > end:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def start_racer(exe, prefix=()):
+    """race_stdin waiting for its go-ahead: (Popen, host pid of the Go
+    program)."""
+    p = subprocess.Popen([*prefix, exe], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    assert p.stdout.readline().strip() == "ready"
+    pid = p.pid
+    if prefix:
+        kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+        assert len(kids) == 1, kids
+        pid = int(kids[0])
+    return p, pid
+
+
+def go_ahead(p):
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    rc = p.wait(timeout=60)
+    err = p.stderr.read()
+    return rc, err.splitlines()[0]
+
+
+def racing_lines():
+    return {source_line(RACE, "@writeA"), source_line(RACE, "@writeB")}
+
+
+def check_crash_dir(d, pid, lines, nspid=None):
+    """One crash directory: both statements named, in JSON and text."""
+    assert re.fullmatch(rf"race_stdin[-\w.]*-{pid}-\d{{8}}T\d{{6}}Z", d.name) \
+        or re.fullmatch(rf"app-{pid}-\d{{8}}T\d{{6}}Z", d.name), d.name
+    assert sorted(os.listdir(d)) == ["report.json", "report.txt"]
+    assert oct(d.stat().st_mode & 0o777) == "0o700"
+    report = json.loads((d / "report.json").read_text())
+    c = report["crash"]
+    assert c["message"] == FATAL[len("fatal error: "):]
+    assert not c["ops_traced"] and c["frozen"]
+    assert both_named(json_sides(c, RACE, lines), lines), c["threads"]
+    text = (d / "report.txt").read_text()
+    assert "CRASH" in text
+    for line in lines:
+        assert f"main.go:{line}" in text
+    return report
+
+
+@pytest.mark.parametrize("go", GO_VERSIONS)
+def test_crash_reported_with_both_sides(go, tmp_path):
+    """A racing program started after the daemon is guarded, and its crash
+    lands in DIR/crashes naming both statements, logged in one line; the
+    program's own exit and message are as untraced."""
+    exe = go_build(RACE, go=go)
+    lines = racing_lines()
+    d = Daemon(tmp_path)
+    app, pid = start_racer(exe)
+    wait_until(lambda: pid in d.guarded() and watchdog_of(pid),
+               "the daemon to guard the program")
+    rc, first = go_ahead(app)
+    assert (rc, first) == (2, FATAL)
+    wait_until(lambda: d.crashes(), "the crash report")
+    (crash,) = d.crashes()
+    check_crash_dir(crash, pid, lines)
+    st = d.status()
+    assert st["crashes"] == 1 and pid not in d.guarded()
+    prom = (d.dir / "gomaptrace.prom").read_text()
+    rc, err, _ = d.stop()
+    assert rc == 0, err
+    logged = [x for x in err.splitlines() if "crash: PID" in x]
+    assert len(logged) == 1, err
+    for line in lines:
+        assert f"main.go:{line}, assign)" in logged[0], logged[0]
+    assert str(crash) in logged[0]
+    assert re.search(r"^gomaptrace_targets \d+$", prom, re.M), prom
+    prom = (d.dir / "gomaptrace.prom").read_text()
+    assert "\ngomaptrace_crashes_total 1\n" in prom, prom
+
+
+def test_crash_in_a_container(tmp_path):
+    """A program in its own mount and PID namespace, its binary on a
+    tmpfs only that namespace sees: guarded, its crash reported with both
+    sides and its PID in the namespace."""
+    exe = go_build(RACE, go="go1.26")
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    script = (f"mount -t tmpfs none {hidden} && cp {exe} {hidden}/app && "
+              f"exec {hidden}/app")
+    d = Daemon(tmp_path, exe=f"{hidden}/*")
+    app, pid = start_racer("sh", prefix=("unshare", "--mount", "--pid",
+                                         "--fork", "--propagation",
+                                         "private", "sh", "-c", script))
+    assert not (hidden / "app").exists()    # the host cannot see it
+    wait_until(lambda: pid in d.guarded(), "the daemon to guard it")
+    t = d.guarded()[pid]
+    assert t["ns_pid"] == 1 and t["exe"] == f"{hidden}/app"
+    wait_until(lambda: watchdog_of(pid), "its crash guard")
+    rc, first = go_ahead(app)
+    assert (rc, first) == (2, FATAL)
+    wait_until(lambda: d.crashes(), "the crash report")
+    (crash,) = d.crashes()
+    check_crash_dir(crash, pid, racing_lines())
+    rc, err, _ = d.stop()
+    assert rc == 0
+    assert f"crash: PID {pid}, PID 1 in its namespace" in err, err
+
+
+def test_stop_leaves_nothing(tmp_path):
+    """SIGTERM: exit 0 within 2 s, no uprobe left on the binary, the
+    program untouched (it runs on, then exits as it would). Then the same
+    after SIGKILL of the daemon."""
+    exe = go_build(RACE, go="go1.26")
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        d = Daemon(tmp_path / sig.name)
+        app, pid = start_racer(exe)
+        wait_until(lambda: pid in d.guarded() and uprobes_on(exe),
+                   "the daemon's probes")
+        rc, err, took = d.stop(sig)
+        print(f"\n{sig.name}: the daemon exited in {took * 1e3:.0f} ms")
+        if sig == signal.SIGTERM:
+            assert rc == 0, err
+        wait_until(lambda: not uprobes_on(exe), "the probes to go")
+        wait_until(lambda: not watchdog_of(pid), "the watchdog to go")
+        with open(f"/proc/{pid}/stat") as f:
+            assert f.read().rsplit(")", 1)[1].split()[0] in "RS"
+        rc, first = go_ahead(app)
+        assert (rc, first) == (2, FATAL)
+        assert d.crashes() == []
+
+
+def test_one_daemon_and_status(tmp_path):
+    """A second daemon on the same run directory is refused in one line;
+    status answers root in text and JSON, over a 0600 socket in a 0700
+    directory; a non-Go process and an unmatched Go one are not guarded."""
+    exe = go_build(RACE, go="go1.26")
+    d = Daemon(tmp_path, exe=f"{BUILD}/gotargets/race_stdin-go1.26-*")
+    p = subprocess.run([GMT, "daemon", "--dir", str(tmp_path / "o2"),
+                        "--run-dir", str(d.run)], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1
+    assert p.stderr.count("\n") == 1 and \
+        "another gomaptrace daemon is running" in p.stderr, p.stderr
+    assert f"PID {d.p.pid}" in p.stderr
+    assert oct(os.stat(d.run / "daemon.sock").st_mode & 0o777) == "0o600"
+    assert oct(os.stat(d.run).st_mode & 0o777) == "0o700"
+    other = go_build("race_stdin", go="go1.19")
+    app, pid = start_racer(exe)
+    app2, pid2 = start_racer(other)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    wait_until(lambda: pid in d.guarded(), "the daemon to guard it")
+    g = d.guarded()
+    assert pid2 not in g and sleeper.pid not in g
+    st = d.status()
+    assert st["schema"] == "gomaptrace.status/1" and st["pid"] == d.p.pid
+    assert st["map_operations_probed"] is False
+    text = subprocess.run([GMT, "status", "--run-dir", str(d.run)],
+                          capture_output=True, text=True, timeout=30)
+    assert text.returncode == 0
+    assert re.search(rf"^  {pid} .* {re.escape(exe)}$", text.stdout, re.M), \
+        text.stdout
+    nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                             "--clear-groups", GMT, "status", "--run-dir",
+                             str(d.run)], capture_output=True, text=True,
+                            timeout=30)
+    assert nobody.returncode == 1
+    assert "permission denied" in nobody.stderr, nobody.stderr
+    sleeper.kill()
+    for a in (app, app2):
+        a.kill()
+        a.wait()
+    rc, err, _ = d.stop()
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("case", ["world-writable", "other-owner", "symlink"])
+def test_dir_refused(case, tmp_path):
+    """DIR must be ours alone: one line, exit 1, nothing started."""
+    out = tmp_path / "out"
+    if case == "symlink":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        out.symlink_to(tmp_path / "elsewhere")
+    else:
+        out.mkdir(mode=0o700)
+        if case == "world-writable":
+            os.chmod(out, 0o777)
+        else:
+            os.chown(out, 65534, 65534)
+    p = subprocess.run([GMT, "daemon", "--dir", str(out), "--run-dir",
+                        str(tmp_path / "run")], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1
+    assert p.stderr.count("\n") == 1 and "refusing it" in p.stderr, p.stderr
+    assert not (tmp_path / "elsewhere" / "crashes").exists()
+
+
+def test_max_disk_drops_the_oldest(tmp_path):
+    """--max-disk 1: after a crash, old reports go (oldest first) until DIR
+    is under 1 MB; the new crash stays."""
+    exe = go_build(RACE, go="go1.26")
+    reports = tmp_path / "out" / "reports"
+    reports.mkdir(parents=True, mode=0o700)
+    os.chmod(tmp_path / "out", 0o700)
+    for i in range(3):
+        f = reports / f"old{i}.json"
+        f.write_bytes(os.urandom(600 << 10))
+        os.utime(f, (1_000_000 + i, 1_000_000 + i))
+    d = Daemon(tmp_path, "--max-disk", "1")
+    app, pid = start_racer(exe)
+    wait_until(lambda: pid in d.guarded() and watchdog_of(pid), "guard")
+    go_ahead(app)
+    wait_until(lambda: d.crashes(), "the crash report")
+    wait_until(lambda: not (reports / "old1.json").exists(), "the pruning")
+    assert sorted(os.listdir(reports)) == ["old2.json"]
+    assert len(d.crashes()) == 1
+    rc, err, _ = d.stop()
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("bad", [["--budget", "0"], ["--budget", "101"],
+                                 ["--interval", "0s"], ["--interval", "2d"],
+                                 ["--max-disk", "0"], ["--pid", "-3"],
+                                 ["stray"]])
+def test_bad_options(bad, tmp_path):
+    p = subprocess.run([GMT, "daemon", "--dir", str(tmp_path / "o"),
+                        "--run-dir", str(tmp_path / "r"), *bad],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1, p.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_status_without_daemon(tmp_path):
+    p = subprocess.run([GMT, "status", "--run-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert p.stderr == ("gomaptrace: no gomaptrace daemon is running "
+                        f"(nothing listens on {tmp_path}/daemon.sock)\n")

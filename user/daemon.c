@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: MIT
+/* The daemon's loop: find Go processes, guard them, report crashes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "daemon.h"
+#include "proc_watch.h"
+#include "trace.h"
+
+#define METRICS_NS	5000000000ULL	/* gomaptrace.prom refreshed */
+#define CRASH_SETTLE_NS	500000000ULL	/* for the other fatal, the exit */
+#define POLL_MAX_MS	1000
+
+static int logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line per event on stderr: the journal under systemd. */
+static int logf_(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("gomaptrace: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 0;
+}
+
+static bool is_tgid(pid_t pid)
+{
+	char path[64], line[128];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid == pid;
+}
+
+/* Its PID in the innermost PID namespace (NSpid's last field). */
+static pid_t ns_pid(pid_t pid)
+{
+	char path[64], line[512];
+	pid_t last = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (p = line + 6;; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			last = (pid_t)v;
+		}
+		break;
+	}
+	fclose(f);
+	return last == pid ? 0 : last;
+}
+
+static struct target *find_target(struct daemon *d, pid_t pid)
+{
+	for (size_t i = 0; i < d->ntargets; i++)
+		if (d->targets[i]->pid == pid)
+			return d->targets[i];
+	return NULL;
+}
+
+static bool pid_wanted(const struct daemon_opts *o, pid_t pid)
+{
+	if (!o->npids)
+		return true;
+	for (size_t i = 0; i < o->npids; i++)
+		if (o->pids[i] == pid)
+			return true;
+	return false;
+}
+
+static bool exe_wanted(const struct daemon_opts *o, const char *exe)
+{
+	const char *base = strrchr(exe, '/');
+
+	if (!o->nexe)
+		return true;
+	base = base ? base + 1 : exe;
+	for (size_t i = 0; i < o->nexe; i++)
+		if (!fnmatch(o->exe[i], exe, 0) || !fnmatch(o->exe[i], base, 0))
+			return true;
+	return false;
+}
+
+static int exe_path(pid_t pid, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, buf, len - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int attach(struct daemon *d, struct target *tg)
+{
+	struct session_opts so = {
+		.pid = tg->pid, .ops_mask = 1u << GMT_OP_FATAL,
+		.command = "daemon", .guard = true,
+		.freeze = GMT_FREEZE_MAP,
+	};
+
+	(void)d;
+	if (session_open_binary(&tg->s, tg->pid))
+		return -1;
+	return session_attach(&tg->s, &so);
+}
+
+/* A process seen (exec or scan): guard it when it is a Go program. */
+static void consider(void *ctx, pid_t pid)
+{
+	struct daemon *d = ctx;
+	struct target *tg;
+	struct bin_id id;
+	char exe[256];
+
+	if (pid == getpid() || find_target(d, pid) ||
+	    !pid_wanted(d->o, pid) || !is_tgid(pid))
+		return;
+	d->seen++;
+	if (bincache_classify(d->bins, pid, &id) != BIN_GO)
+		return;
+	if (exe_path(pid, exe, sizeof(exe)) || !exe_wanted(d->o, exe))
+		return;
+	if (d->ntargets >= DAEMON_MAX_TARGETS) {
+		logf_("PID %d not guarded: %d processes already are", (int)pid,
+		      DAEMON_MAX_TARGETS);
+		return;
+	}
+	tg = calloc(1, sizeof(*tg));
+	if (!tg)
+		return;
+	tg->pid = pid;
+	tg->nspid = ns_pid(pid);
+	tg->bin = id;
+	snprintf(tg->exe, sizeof(tg->exe), "%s", exe);
+	if (attach(d, tg)) {
+		/* Gone already, or not one we can trace: say so once. */
+		if (kill(pid, 0) == 0)
+			logf_("PID %d not guarded: %s", (int)pid,
+			      tg->s.err.msg);
+		d->attach_failed++;
+		session_close(&tg->s);
+		free(tg);
+		return;
+	}
+	tg->attached_ns = trace_now_ns();
+	d->targets[d->ntargets++] = tg;
+	d->attached++;
+}
+
+static void forget(struct daemon *d, size_t i)
+{
+	struct target *tg = d->targets[i];
+
+	d->lost += session_lost(&tg->s);
+	session_close(&tg->s);
+	free(tg);
+	d->targets[i] = d->targets[--d->ntargets];
+}
+
+static void report_crash(struct daemon *d, struct target *tg)
+{
+	char line[sizeof(d->last_crash)];
+
+	tg->reported = true;
+	session_detach(&tg->s);
+	d->crashes++;
+	if (daemon_write_crash(d, tg, line, sizeof(line), &tg->s.err)) {
+		logf_("PID %d crashed; its report could not be written: %s",
+		      (int)tg->pid, tg->s.err.msg);
+		return;
+	}
+	d->reports_written++;
+	memcpy(d->last_crash, line, sizeof(line));
+	logf_("%s", line);
+	daemon_prune(d);
+}
+
+/* Drain its records; a crash is reported once it settled; gone: forget. */
+static void service(struct daemon *d, size_t i)
+{
+	struct target *tg = d->targets[i];
+	bool gone;
+
+	if (tg->s.tr && session_poll(&tg->s, 0) < 0)
+		logf_("PID %d: %s", (int)tg->pid, tg->s.err.msg);
+	if (tg->s.crashes && !tg->crash_ns)
+		tg->crash_ns = trace_now_ns();
+	gone = session_target_gone(&tg->s);
+	if (gone && tg->s.tr)
+		session_drain(&tg->s);
+	if (tg->crash_ns && !tg->reported &&
+	    (gone || trace_now_ns() - tg->crash_ns >= CRASH_SETTLE_NS))
+		report_crash(d, tg);
+	if (gone)
+		forget(d, i);
+}
+
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* 0: go on; 1: stop (SIGTERM, SIGINT). SIGHUP reopens the outputs. */
+static int on_signal(struct daemon *d, int sfd)
+{
+	struct signalfd_siginfo si;
+	struct errbuf err = { 0 };
+	int stop = 0;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGHUP) {
+			stop = 1;
+			continue;
+		}
+		if (daemon_out_dirs(d->o, &err))
+			logf_("SIGHUP: %s", err.msg);
+		else if (daemon_write_metrics(d, &err))
+			logf_("SIGHUP: %s", err.msg);
+		else
+			logf_("SIGHUP: output files reopened");
+	}
+	return stop;
+}
+
+enum { FD_SIG, FD_EXEC, FD_CTL, FD_FIXED };
+
+static int loop(struct daemon *d, int sfd)
+{
+	static struct pollfd pfd[FD_FIXED + 2 * DAEMON_MAX_TARGETS];
+	uint64_t next_metrics = 0;
+	struct errbuf err = { 0 };
+
+	for (;;) {
+		size_t n = FD_FIXED;
+		bool rescan = false;
+
+		pfd[FD_SIG] = (struct pollfd){ sfd, POLLIN, 0 };
+		pfd[FD_EXEC] = (struct pollfd){ proc_watch_fd(d->pw), POLLIN,
+						0 };
+		pfd[FD_CTL] = (struct pollfd){ d->ctl_fd, POLLIN, 0 };
+		for (size_t i = 0; i < d->ntargets; i++) {
+			struct target *tg = d->targets[i];
+
+			pfd[n++] = (struct pollfd){
+				tg->s.tr ? tracer_fd(tg->s.tr) : -1, POLLIN, 0 };
+			pfd[n++] = (struct pollfd){ tg->s.pidfd, POLLIN, 0 };
+		}
+		if (poll(pfd, n, d->ntargets ? 100 : POLL_MAX_MS) < 0 &&
+		    errno != EINTR)
+			return fail("poll: %s", strerror(errno));
+		if ((pfd[FD_SIG].revents & POLLIN) && on_signal(d, sfd))
+			return 0;
+		if (pfd[FD_EXEC].revents & POLLIN)
+			proc_watch_drain(d->pw, consider, d, &rescan);
+		if (rescan)
+			proc_scan(consider, d);
+		if (pfd[FD_CTL].revents & POLLIN)
+			daemon_ctl_serve(d);
+		for (size_t i = d->ntargets; i-- > 0;)
+			service(d, i);
+		if (trace_now_ns() >= next_metrics) {
+			if (daemon_write_metrics(d, &err))
+				logf_("%s", err.msg);
+			next_metrics = trace_now_ns() + METRICS_NS;
+		}
+	}
+}
+
+static void shutdown_all(struct daemon *d)
+{
+	struct errbuf err = { 0 };
+
+	/* A crash in progress is still written: it is what we are for. */
+	while (d->ntargets) {
+		struct target *tg = d->targets[d->ntargets - 1];
+
+		if (tg->s.tr)
+			session_drain(&tg->s);
+		if (tg->s.crashes && !tg->reported)
+			report_crash(d, tg);
+		forget(d, d->ntargets - 1);
+	}
+	daemon_write_metrics(d, &err);
+}
+
+int daemon_run(const struct daemon_opts *o)
+{
+	struct daemon d = { .o = o, .ctl_fd = -1, .lock_fd = -1 };
+	struct errbuf err = { 0 };
+	int sfd, ret = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	tracer_set_verbosity(tracer_verbosity());	/* libbpf quiet */
+	d.start_ns = trace_now_ns();
+	if (daemon_ctl_open(&d, &err) || daemon_out_dirs(o, &err))
+		goto out;
+	d.bins = bincache_new();
+	if (!d.bins) {
+		errbuf_set(&err, "out of memory");
+		goto out;
+	}
+	sfd = signal_fd();
+	if (sfd < 0) {
+		errbuf_set(&err, "signalfd: %s", strerror(errno));
+		goto out;
+	}
+	if (proc_watch_open(&d.pw, &err))
+		goto out_sig;
+	proc_scan(consider, &d);
+	logf_("daemon: guarding %zu Go processes of %llu seen; writing to %s",
+	      d.ntargets, (unsigned long long)d.seen, o->dir);
+	ret = loop(&d, sfd);
+	shutdown_all(&d);
+	logf_("daemon: stopped; %llu crashes reported",
+	      (unsigned long long)d.reports_written);
+out_sig:
+	close(sfd);
+out:
+	if (err.msg[0])
+		ret = fail("%s", err.msg);
+	proc_watch_close(d.pw);
+	bincache_free(d.bins);
+	daemon_ctl_close(&d);
+	return ret;
+}

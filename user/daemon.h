@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GMT_DAEMON_H
+#define GMT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bincache.h"
+#include "session.h"
+
+/*
+ * `gomaptrace daemon`: the crash guard on every Go process of the host.
+ * Processes are found as they exec (proc_watch.h) and at start; each Go
+ * one (bincache.h) gets the fatal-path probes and the crash guard, nothing
+ * on its map operations: it pays nothing until it dies. A map crash is
+ * written to DIR/crashes/ (daemon_out.c) and logged in one line; status
+ * is served on a root-only socket (daemon_ctl.c).
+ */
+#define DAEMON_MAX_PATTERNS	32
+#define DAEMON_MAX_PIDS		256
+#define DAEMON_MAX_TARGETS	1024
+
+struct daemon_opts {
+	const char *dir;		/* DIR */
+	const char *run_dir;		/* socket and lock */
+	double budget_pct;		/* of one CPU, for map-op probes */
+	const char *exe[DAEMON_MAX_PATTERNS];
+	size_t nexe;
+	pid_t pids[DAEMON_MAX_PIDS];
+	size_t npids;
+	double interval_s;
+	uint64_t max_disk;		/* bytes; 0: no bound */
+};
+
+struct target {
+	pid_t pid;			/* as the host sees it */
+	pid_t nspid;			/* in its own PID namespace; 0: same */
+	struct bin_id bin;
+	char exe[256];			/* its path, as the process sees it */
+	uint64_t attached_ns;
+	uint64_t crash_ns;		/* first fatal record; 0: none */
+	bool reported;
+	struct session s;
+};
+
+struct daemon {
+	const struct daemon_opts *o;
+	struct bincache *bins;
+	struct proc_watch *pw;
+	struct target *targets[DAEMON_MAX_TARGETS];
+	size_t ntargets;
+	int ctl_fd;			/* listening socket; -1 */
+	int lock_fd;
+	uint64_t start_ns;
+	/* Counters for status and gomaptrace.prom. */
+	uint64_t seen, attached, attach_failed, crashes, reports_written,
+		 lost, pruned;
+	char last_crash[512];		/* the last crash's log line */
+};
+
+int daemon_run(const struct daemon_opts *o);
+
+/* daemon_out.c */
+int daemon_out_dirs(const struct daemon_opts *o, struct errbuf *err);
+/* Writes DIR/crashes/<exe>-<pid>-<time>/ (text and JSON), atomically;
+ * fills line (the journal's one line) and path. */
+int daemon_write_crash(struct daemon *d, struct target *tg, char *line,
+		       size_t linelen, struct errbuf *err);
+int daemon_write_metrics(const struct daemon *d, struct errbuf *err);
+/* Oldest files first, until DIR is under --max-disk. */
+void daemon_prune(struct daemon *d);
+
+/* daemon_ctl.c */
+int daemon_ctl_open(struct daemon *d, struct errbuf *err);
+void daemon_ctl_serve(struct daemon *d);
+void daemon_ctl_close(struct daemon *d);
+/* The status as text or JSON, into a malloc'd buffer. */
+char *daemon_status(const struct daemon *d, bool json);
+/* Where the socket and lock live: --run-dir, else GOMAPTRACE_RUN_DIR,
+ * else /run/gomaptrace. */
+const char *daemon_run_dir(const char *opt);
+
+#endif
