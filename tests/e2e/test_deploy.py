@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from conftest import BUILD, GMT, ROOT, go_build, source_line
+from test_guard import both_named, json_sides, watchdog_of
 
 STATIC = os.path.join(ROOT, "build", "gomaptrace-static")
 UNIT = os.path.join(ROOT, "deploy", "gomaptrace.service")
@@ -170,43 +171,6 @@ def allowed_syscalls(filter_words):
     return out
 
 
-def watchdog_of(pid):
-    """The crash guard's watchdog for pid (comm gmtwd-PID), or None."""
-    for d in os.listdir("/proc"):
-        try:
-            if d.isdigit() and open(f"/proc/{d}/comm").read().strip() == \
-                    f"gmtwd-{pid}":
-                return int(d)
-        except OSError:
-            pass
-    return None
-
-
-# x86-64 epoll_wait, epoll_pwait, epoll_pwait2: where libbpf's ring
-# buffer poll sleeps.
-EPOLL_WAITS = {232, 281, 441}
-
-
-def wait_armed(rec, pid):
-    """Until the guard for pid is armed: its watchdog runs and gomaptrace
-    (strace's child), which arms the guard right after starting the
-    watchdog, has reached its ring buffer poll."""
-    end = time.monotonic() + 60
-    while True:
-        assert rec.poll() is None, rec.stderr.read()
-        assert time.monotonic() < end, "record never armed the guard"
-        try:
-            with open(f"/proc/{rec.pid}/task/{rec.pid}/children") as f:
-                kids = f.read().split()
-            if len(kids) == 1 and watchdog_of(pid):
-                with open(f"/proc/{kids[0]}/syscall") as f:
-                    if int(f.read().split()[0]) in EPOLL_WAITS:
-                        return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.01)
-
-
 def start_other_user(exe):
     """race_stdin as user nobody in a session of its own: neither the
     same user nor the same session as gomaptrace (so SIGCONT needs
@@ -244,80 +208,123 @@ def scratch():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def status(run_dir):
+    p = subprocess.run([GMT, "status", "--json", "--run-dir", run_dir],
+                       capture_output=True, text=True, timeout=30)
+    return json.loads(p.stdout) if p.returncode == 0 else None
+
+
+def wait_until(cond, what, proc, limit=60.0):
+    end = time.monotonic() + limit
+    while not cond():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < end, f"gave up waiting for {what}"
+        time.sleep(0.02)
+
+
+def strace_facts(path):
+    """(system calls made, paths opened, paths written, renamed or
+    removed) in an `strace -f` log."""
+    used, opened, wrote = set(), set(), set()
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"\d+ +(?:<\.\.\. )?([a-z0-9_]+)\(", line)
+            if m:
+                used.add(m.group(1))
+            m = re.match(r'\d+ +openat\((?:AT_FDCWD|\d+), "([^"]*)", '
+                         r"([A-Z_|]+)", line)
+            # Relative to a directory fd: inside one it opened by path.
+            if m and m.group(1).startswith("/"):
+                opened.add(m.group(1))
+                if re.search(r"O_WRONLY|O_RDWR|O_CREAT", m.group(2)):
+                    wrote.add(m.group(1))
+            m = re.match(r'\d+ +(?:unlink|rename|mkdir|chmod)\("([^"]*)"'
+                         r'(?:, "([^"]*)")?', line)
+            if m:
+                wrote.update(x for x in m.groups() if x)
+    return used, opened, wrote
+
+
 @pytest.mark.parametrize("go", ["go1.26"])
-def test_unit_hardening_guards_another_users_crash(go, scratch):
-    """With the unit's capabilities and nothing else, and a private /tmp,
-    `record --crash-only` guards a racing program of another user in
-    another session whose binary lies in the host's /tmp: the process is
-    frozen, read and resumed (it dies with status 2 and Go's message), the
-    crash names a racing statement, and every system call gomaptrace made
-    is allowed by the unit's SystemCallFilter."""
+def test_unit_hardening_daemon_guards_another_users_crash(go, scratch):
+    """The daemon with the unit's capabilities and nothing else, and a
+    private /tmp, guards a racing program of another user in another
+    session whose binary lies in the host's /tmp: the crash lands in DIR
+    naming both statements, the program dies as untraced, SIGTERM ends the
+    daemon with 0. Every system call it made is allowed by the unit's
+    SystemCallFilter, its only sockets are AF_UNIX, and it wrote nowhere
+    but DIR and its run directory."""
     host_tmp, shm = scratch
     os.chmod(host_tmp, 0o755)
     exe = os.path.join(host_tmp, "racer")
     shutil.copy2(go_build("race_stdin", go=go), exe)
     lines = {source_line("race_stdin", "@writeA"),
              source_line("race_stdin", "@writeB")}
-    app = start_other_user(exe)
-    out, calls = os.path.join(shm, "t.gmt"), os.path.join(shm, "strace")
-    rec = subprocess.Popen([
+    out, run, calls = (os.path.join(shm, x) for x in ("out", "run",
+                                                      "strace"))
+    daemon = subprocess.Popen([
         "unshare", "--mount", "--propagation", "private", "sh", "-c",
         PRIVATE_TMP, "sh", *with_caps(CAPS, [
-            "strace", "-f", "-qq", "-o", calls, GMT, "record", "-p",
-            str(app.pid), "--crash-only", "-o", out])],
+            "strace", "-f", "-qq", "-o", calls, GMT, "daemon", "--dir", out,
+            "--run-dir", run, "--exe", f"{host_tmp}/*"])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    app = None
     try:
-        wait_armed(rec, app.pid)
-        # gomaptrace does not see the binary where the host does.
+        wait_until(lambda: status(run) is not None, "the daemon", daemon)
+        # The daemon is strace's child; it cannot see the binary's path.
+        (gmt,) = open(f"/proc/{daemon.pid}/task/{daemon.pid}/children"
+                      ).read().split()
+        assert not os.path.exists(f"/proc/{gmt}/root{exe}")
         assert os.path.exists(exe)
-        assert not os.path.exists(f"/proc/{rec.pid}/root{exe}")
+        app = start_other_user(exe)
+        wait_until(lambda: app.pid in {t["pid"] for t in
+                                       status(run)["targets"]} and
+                   watchdog_of(app.pid), "the daemon to guard it", daemon)
         app.stdin.write("go\n")
         app.stdin.flush()
         assert app.wait(timeout=60) == 2
+        assert app.stderr.read().splitlines()[0] == FATAL
+        crashes = os.path.join(out, "crashes")
+        wait_until(lambda: any(not x.startswith(".")
+                               for x in os.listdir(crashes)),
+                   "the crash report", daemon)
+        os.kill(int(gmt), signal.SIGTERM)
+        assert daemon.wait(timeout=10) == 0, daemon.stderr.read()
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
-    assert app.stderr.read().splitlines()[0] == FATAL
-    assert rec.wait(timeout=60) == 0, rec.stderr.read()
-    report = json.loads(subprocess.run(
-        [GMT, "report", "-f", "json", out], capture_output=True,
-        text=True, check=True, timeout=60).stdout)
-    crash = report["crash"]
-    assert crash["message"] == "concurrent map writes"
-    assert crash["frozen"] is True
-    mine = [f["line"] for f in crash["frames"]
-            if f["file"].endswith("/tests/go/race_stdin/main.go")]
-    assert mine and mine[0] in lines, crash["frames"]
+        for p in (app, daemon):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    (crash,) = [x for x in os.listdir(crashes) if not x.startswith(".")]
+    assert crash.startswith(f"racer-{app.pid}-"), crash
+    with open(os.path.join(crashes, crash, "report.json")) as f:
+        c = json.load(f)["crash"]
+    assert c["message"] == "concurrent map writes" and c["frozen"] is True
+    assert both_named(json_sides(c, "race_stdin", lines), lines), \
+        c["threads"]
 
     unit = unit_settings(UNIT)
     allowed = allowed_syscalls(one(unit, "SystemCallFilter").split())
-    used, wrote, opened = set(), set(), set()
-    for line in open(calls).read().splitlines():
-        m = re.match(r"\d+ +(?:<\.\.\. )?([a-z0-9_]+)\(", line)
-        if m:
-            used.add(m.group(1))
-        m = re.match(r'\d+ +openat\(AT_FDCWD, "([^"]*)", ([A-Z_|]+)', line)
-        if m:
-            opened.add(m.group(1))
-            if re.search(r"O_WRONLY|O_RDWR|O_CREAT", m.group(2)):
-                wrote.add(m.group(1))
-        m = re.match(r'\d+ +(?:unlink|rename)\("([^"]*)"(?:, "([^"]*)")?',
-                     line)
-        if m:
-            wrote.update(x for x in m.groups() if x)
-    # ProtectSystem=strict: it writes where it is told (DIR for the
-    # daemon) and nowhere else; PrivateDevices= keeps /dev/null.
-    assert all(os.path.dirname(w) == shm or w == "/dev/null"
-               for w in wrote), wrote
-    assert out + ".partial" in wrote and out in wrote
-    # ProtectKernelTunables= makes these inaccessible: never needed.
-    assert not opened & {"/proc/kallsyms", "/proc/kcore"}, opened
+    used, opened, wrote = strace_facts(calls)
     assert {"bpf", "perf_event_open", "pidfd_send_signal"} <= used, used
     assert used - allowed == set()
-    # No socket at all: RestrictAddressFamilies=AF_UNIX costs nothing.
-    assert "socket" not in used
+    # RestrictAddressFamilies=AF_UNIX: the control socket only.
     assert one(unit, "RestrictAddressFamilies") == "AF_UNIX"
+    families = set()
+    with open(calls) as f:
+        for line in f:
+            m = re.match(r"\d+ +socket\((AF_\w+)", line)
+            if m:
+                families.add(m.group(1))
+    assert families == {"AF_UNIX"}, families
+    # ProtectSystem=strict: it writes in DIR (StateDirectory=) and its run
+    # directory (RuntimeDirectory=) only; PrivateDevices= keeps /dev/null.
+    bad = {w for w in wrote if w != "/dev/null" and
+           os.path.commonpath([w, shm]) != shm}
+    assert bad == set(), bad
+    assert os.path.join(run, "daemon.lock") in wrote
+    # ProtectKernelTunables= makes these inaccessible: never needed.
+    assert not opened & {"/proc/kallsyms", "/proc/kcore"}, opened
 
 
 @pytest.mark.parametrize("go", ["go1.19"])
