@@ -128,6 +128,13 @@ static int exe_path(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
+static uint64_t check_ns(const struct daemon *d)
+{
+	uint64_t iv = (uint64_t)(d->o->interval_s * 1e9);
+
+	return iv < CHECK_NS ? iv : CHECK_NS;
+}
+
 static int attach(struct daemon *d, struct target *tg)
 {
 	struct session_opts so = {
@@ -182,7 +189,7 @@ static void consider(void *ctx, pid_t pid)
 	}
 	tg->attached_ns = trace_now_ns();
 	tg->next_report = tg->attached_ns + (uint64_t)(d->o->interval_s * 1e9);
-	tg->next_check = tg->attached_ns + CHECK_NS;
+	tg->next_check = tg->attached_ns + check_ns(d);
 	if (sampler_start(&tg->sp, &tg->s.gb, pid, &tg->s.err)) {
 		logf_("PID %d: map operations not sampled: %s", (int)pid,
 		      tg->s.err.msg);
@@ -223,8 +230,10 @@ static void report_crash(struct daemon *d, struct target *tg)
 	char line[sizeof(d->last_crash)];
 
 	tg->reported = true;
-	if (tg->sp.tr)
+	if (tg->sp.tr) {
 		tracer_detach_probes(tg->sp.tr);
+		tracer_detach_sites(tg->sp.tr);
+	}
 	session_detach(&tg->s);
 	d->crashes++;
 	if (daemon_write_crash(d, tg, line, sizeof(line), &tg->s.err)) {
@@ -249,8 +258,10 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 	tg->next_tick = sampler_tick(&tg->sp, &tg->s.gb,
 				     d->o->budget_pct / 100, d->hit_ns, now);
 	if (now >= tg->next_check) {
-		tg->next_check = now + CHECK_NS;
+		tg->next_check = now + check_ns(d);
 		tg->findings = daemon_findings(tg);
+		sampler_sites_now(&tg->sp, &tg->s.gb, d->o->budget_pct / 100,
+				  now);
 		if (tg->findings > tg->reported_findings)
 			tg->next_report = now;
 	}

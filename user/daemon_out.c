@@ -239,6 +239,7 @@ size_t daemon_findings(struct target *tg)
 	    analysis_run(&tg->sp.t, &ao, &an))
 		return tg->findings;
 	n = an.nfindings;
+	sampler_find_sites(&tg->sp, &tg->s.gb, &an);
 	analysis_free(&an);
 	return n;
 }
@@ -256,7 +257,11 @@ int daemon_write_report(struct daemon *d, struct target *tg,
 		return 0;
 	if (symcache_update(&tg->sp.t, &tg->s.gb))
 		return errbuf_set(err, "out of memory symbolising");
-	sampler_meta(&tg->sp, d->o->budget_pct, d->hit_ns, now);
+	sampler_meta(&tg->sp, d->o->budget_pct, d->hit_ns,
+		     tg->s.gb.load_bias, now);
+	for (size_t i = 0; i < tg->sp.nsites; i++)
+		symcache_pc(&tg->sp.t, &tg->s.gb,
+			    tg->sp.site_pc[i] + 5 + tg->s.gb.load_bias);
 	safe_name(tg->exe, name, sizeof(name));
 	gmtime_r(&wall, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);

@@ -38,6 +38,18 @@ struct sampler {
 	uint64_t over_cap;		/* events not kept (SAMPLER_MAX_EVENTS) */
 	uint64_t lost;			/* records the ring buffer lost */
 	bool failed;			/* could not attach: not retried */
+	/*
+	 * Targeted probes: the call sites of the maps found shared, in while
+	 * the map functions' probes are out (never both: no op twice).
+	 */
+	struct site_probe sites[TRACER_MAX_SITES];
+	uint64_t site_pc[TRACER_MAX_SITES];	/* link-time CALL address */
+	size_t nsites;
+	bool sites_on, sites_dropped;
+	uint64_t sites_since;		/* attached at */
+	uint64_t site_hits_off;		/* in the current off period */
+	double site_frac;		/* their cost, of one CPU, last seen */
+	uint64_t site_observed_ns, site_hits;
 };
 
 int sampler_start(struct sampler *sp, const struct gobin *gb, pid_t pid,
@@ -51,11 +63,23 @@ uint64_t sampler_tick(struct sampler *sp, const struct gobin *gb,
 		      double budget_frac, double hit_ns, uint64_t now);
 /* Fills t->meta.sampling for a report of what was kept since the last. */
 void sampler_meta(struct sampler *sp, double budget_pct, double hit_ns,
-		  uint64_t now);
+		  uint64_t bias, uint64_t now);
 /* After a report: drop the events, start a new span. */
 void sampler_reset(struct sampler *sp, uint64_t now);
 /* Estimated cost so far, in percent of one CPU. */
 double sampler_cost_pct(const struct sampler *sp, uint64_t now);
 void sampler_stop(struct sampler *sp);
+
+struct analysis;
+/*
+ * The call sites (CALL rel32 into a map function, in the user's code) of
+ * the shared maps an found in sp->t: up to TRACER_MAX_SITES, kept from
+ * then on. Returns how many are known.
+ */
+/* Found sites go in at once when the map probes are out. */
+void sampler_sites_now(struct sampler *sp, const struct gobin *gb,
+		       double budget_frac, uint64_t now);
+size_t sampler_find_sites(struct sampler *sp, const struct gobin *gb,
+			  const struct analysis *an);
 
 #endif

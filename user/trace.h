@@ -157,6 +157,11 @@ struct trace_meta {
 		bool on;
 		uint64_t observed_ns, span_ns;
 		double budget_pct, cost_pct, hit_ns;
+		/* Call-site probes: each CALL's run-time address + 5 (a
+		 * return address, symbolised as one). */
+		uint32_t nsites;
+		uint64_t site_ret[16];
+		uint64_t site_observed_ns, site_hits;
 	} sampling;
 };
 

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import time
 
@@ -371,3 +372,64 @@ def test_sampled_within_budget(go, tmp_path):
     hits = int(re.search(r"^gomaptrace_probe_hits_total (\d+)$", prom,
                          re.M).group(1))
     assert hits >= r["events"]
+
+
+def byte_at(binary, vaddr):
+    """The file's byte at a link-time address, from its PT_LOAD headers."""
+    with open(binary, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        typ, _, off, va, _, filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize)
+        if typ == 1 and va <= vaddr < va + filesz:
+            return data[off + vaddr - va]
+    raise AssertionError(f"{vaddr:#x} is in no PT_LOAD of {binary}")
+
+
+def test_targeted_call_site_probes(tmp_path):
+    """A map found shared gets probes at its call sites (the CALL into the
+    runtime, emulated by the kernel), in while the map functions' probes
+    are out: with the budget spent on a goroutine hammering private maps,
+    the shared map is still seen whole, at its own cost only."""
+    exe = go_build("shared_private", go="go1.26")
+    shared = source_line("shared_private", "@shared")
+    d = Daemon(tmp_path, "--interval", "2s")
+    app = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+    reports = d.dir / "reports"
+
+    def with_sites():
+        for f in sorted(reports.glob("*.json")):
+            try:
+                r = json.loads(f.read_text())
+            except ValueError:
+                continue        # not there whole yet: never, by rename
+            if r["sampling"]["site_hits"]:
+                return r
+        return None
+
+    try:
+        assert app.stdout.readline().strip() == "ready"
+        wait_until(with_sites, "a report with call-site hits", 60)
+        st = d.guarded()[app.pid]
+    finally:
+        app.kill()
+        app.wait()
+    r = with_sites()
+    sa = r["sampling"]
+    (site,) = sa["site_probes"]
+    assert (site["function"], site["line"]) == \
+        ("main.(*registry).put", shared)
+    assert site["file"].endswith("/tests/go/shared_private/main.go")
+    assert (site["instruction"], site["method"]) == ("call rel32", "emulated")
+    assert byte_at(exe, int(site["pc"], 16)) == 0xe8
+    assert 0 < sa["site_observed_fraction"] <= 1
+    assert sa["observed_fraction"] < 1      # the map probes duty-cycled
+    m = [m for m in r["maps"] if m["verdict"] in ("shared", "contended")]
+    assert len(m) == 1 and m[0]["writers"]["goroutines"] == 3, r["maps"]
+    assert {f["line"] for s in m[0]["sites"] for f in s["frames"][:1]} == \
+        {shared}
+    assert sa["cost_percent"] <= 1.0 and st["cost_percent"] <= 1.0
+    rc, err, _ = d.stop()
+    assert rc == 0, err
