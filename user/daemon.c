@@ -14,6 +14,7 @@
 
 #include "calibrate.h"
 #include "commands.h"
+#include "link_reaper.h"
 #include "daemon.h"
 #include "proc_watch.h"
 #include "trace.h"
@@ -271,6 +272,26 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 	}
 }
 
+/*
+ * A frozen process waits for us: its fatal record is read (and the
+ * snapshot taken, the process resumed) before anything slower, such as
+ * attaching or detaching another process's probes.
+ */
+static void guard_first(struct daemon *d, struct target *tg)
+{
+	(void)d;
+	if (tg->s.tr && session_poll(&tg->s, 0) < 0)
+		logf_("PID %d: %s", (int)tg->pid, tg->s.err.msg);
+	if (tg->s.crashes && !tg->crash_ns)
+		tg->crash_ns = trace_now_ns();
+}
+
+static void guard_all(struct daemon *d)
+{
+	for (size_t i = 0; i < d->ntargets; i++)
+		guard_first(d, d->targets[i]);
+}
+
 /* Drain its records; a crash is reported once it settled; gone: forget. */
 static void service(struct daemon *d, size_t i)
 {
@@ -278,13 +299,11 @@ static void service(struct daemon *d, size_t i)
 	bool gone;
 
 	sample(d, tg, trace_now_ns());
-	if (tg->s.tr && session_poll(&tg->s, 0) < 0)
-		logf_("PID %d: %s", (int)tg->pid, tg->s.err.msg);
-	if (tg->s.crashes && !tg->crash_ns)
-		tg->crash_ns = trace_now_ns();
 	gone = session_target_gone(&tg->s);
 	if (gone && tg->s.tr)
 		session_drain(&tg->s);
+	if (tg->s.crashes && !tg->crash_ns)
+		tg->crash_ns = trace_now_ns();
 	if (tg->crash_ns && !tg->reported &&
 	    (gone || trace_now_ns() - tg->crash_ns >= CRASH_SETTLE_NS))
 		report_crash(d, tg);
@@ -336,22 +355,20 @@ enum { FD_SIG, FD_EXEC, FD_CTL, FD_FIXED };
 static int timeout_ms(const struct daemon *d)
 {
 	uint64_t now = trace_now_ns(), next = UINT64_MAX;
-	int ms;
+	int ms, cap = 100;
 
 	for (size_t i = 0; i < d->ntargets; i++) {
 		const struct target *tg = d->targets[i];
 
-		if (tg->crash_ns)
-			return 50;
 		if (tg->sp.tr && tg->next_tick < next)
 			next = tg->next_tick;
-		if (tg->sp.on)
-			return 50;
+		if (tg->crash_ns || tg->sp.on)
+			cap = 50;
 	}
 	if (next == UINT64_MAX)
-		return d->ntargets ? 100 : POLL_MAX_MS;
+		return d->ntargets ? cap : POLL_MAX_MS;
 	ms = next <= now ? 0 : (int)((next - now) / 1000000) + 1;
-	return ms < 100 ? ms : 100;
+	return ms < cap ? ms : cap;
 }
 
 static int loop(struct daemon *d, int sfd)
@@ -386,8 +403,12 @@ static int loop(struct daemon *d, int sfd)
 			proc_scan(consider, d);
 		if (pfd[FD_CTL].revents & POLLIN)
 			daemon_ctl_serve(d);
-		for (size_t i = d->ntargets; i-- > 0;)
+		guard_all(d);
+		for (size_t i = d->ntargets; i-- > 0;) {
 			service(d, i);
+			/* Attaching or detaching probes can take a while. */
+			guard_all(d);
+		}
 		if (trace_now_ns() >= next_metrics) {
 			if (daemon_write_metrics(d, &err))
 				logf_("%s", err.msg);
@@ -427,6 +448,10 @@ int daemon_run(const struct daemon_opts *o)
 	d.bins = bincache_new();
 	if (!d.bins) {
 		errbuf_set(&err, "out of memory");
+		goto out;
+	}
+	if (link_reaper_start()) {
+		errbuf_set(&err, "cannot start a thread: %s", strerror(errno));
 		goto out;
 	}
 	sfd = signal_fd();

@@ -7,7 +7,9 @@
 #include "sampler.h"
 #include "symcache.h"
 
-#define SAMPLER_RING_BYTES	(4u << 20)
+#define SAMPLER_RING_BYTES	(1u << 20)	/* drained every 50 ms */
+#define CYCLE_NS		5000000000ULL	/* a window and its off time */
+#define MIN_WIN_NS		10000000ULL
 #define MAX_OFF_NS		600000000000ULL	/* 10 min */
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
@@ -146,6 +148,15 @@ static void end_window(struct sampler *sp, const struct gobin *gb,
 		sp->win_len = SAMPLER_WIN_NS;
 		return;
 	}
+	/*
+	 * The next window as long as a CYCLE_NS cycle can afford at this
+	 * rate: the cost comes in small doses, not one burst a minute.
+	 */
+	sp->win_len = (uint64_t)(budget_frac * CYCLE_NS / used);
+	if (sp->win_len < MIN_WIN_NS)
+		sp->win_len = MIN_WIN_NS;
+	if (sp->win_len > SAMPLER_WIN_NS)
+		sp->win_len = SAMPLER_WIN_NS;
 	if (sp->nsites && !sp->sites_dropped && sp->site_frac < budget_frac / 2)
 		room = budget_frac - sp->site_frac;
 	off = (uint64_t)((double)len * (used - budget_frac) / room);
@@ -176,7 +187,6 @@ uint64_t sampler_tick(struct sampler *sp, const struct gobin *gb,
 			return sp->next_on = now + MAX_OFF_NS;
 		sp->on = true;
 		sp->win_start = now;
-		sp->win_len = SAMPLER_WIN_NS;
 	}
 	return sp->on ? sp->win_start + sp->win_len : sp->next_on;
 }

@@ -19,7 +19,7 @@
  * window costs less than the budget keeps them in. The programs are
  * loaded once; windows only attach and detach links.
  */
-#define SAMPLER_FIRST_WIN_NS	100000000ULL	/* 100 ms: a first look */
+#define SAMPLER_FIRST_WIN_NS	20000000ULL	/* 20 ms: a first look */
 #define SAMPLER_WIN_NS		250000000ULL
 #define SAMPLER_MAX_EVENTS	200000		/* kept per report */
 

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "gomaptrace.skel.h"
+#include "link_reaper.h"
 #include "tracer.h"
 
 #define DEFAULT_RINGBUF_BYTES	(64u << 20)
@@ -619,7 +620,7 @@ void tracer_close(struct tracer *t)
 	tracer_detach_sites(t);
 	ring_buffer__free(t->rb);
 	for (size_t i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
+		link_reaper_destroy(t->links[i]);
 	free(t->links);
 	gomaptrace_bpf__destroy(t->skel);
 	hist_free(&t->hist);
@@ -644,7 +645,7 @@ int tracer_fd(const struct tracer *t)
 void tracer_detach_probes(struct tracer *t)
 {
 	for (size_t i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
+		link_reaper_destroy(t->links[i]);
 	free(t->links);
 	t->links = NULL;
 	t->nlinks = 0;
@@ -718,6 +719,6 @@ int tracer_attach_sites(struct tracer *t, const struct gobin *gb,
 void tracer_detach_sites(struct tracer *t)
 {
 	for (size_t i = 0; i < t->nsites; i++)
-		bpf_link__destroy(t->sites[i]);
+		link_reaper_destroy(t->sites[i]);
 	t->nsites = 0;
 }
