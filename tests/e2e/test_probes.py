@@ -27,27 +27,14 @@ CASES = [(go, v) for go in GO_VERSIONS
                    else ["stripped", "pie", "pie-stripped"])]
 
 
-def tracer_run(cell):
-    go, variant = cell
-    binary = go_build("probetest", variant, go=go)
-    return subprocess.run([TEST_TRACER], capture_output=True, text=True,
-                          timeout=600,
-                          env=dict(os.environ, GMT_PROBETEST=binary))
-
-
-@pytest.fixture(scope="module")
-def tracer_runs(run_ahead):
-    """Every selected cell's run, started together (conftest.run_ahead):
-    each is its own program, its own probes filtered to its own pid, and
-    mostly waits (probes going in and out)."""
+@pytest.mark.parametrize("go,variant", CASES)
+def test_tracer_on_variant(go, variant):
     if not os.access(TEST_TRACER, os.X_OK):
         pytest.fail(f"{TEST_TRACER} is missing: run make unit")
-    return run_ahead("test_tracer_on_variant", ("go", "variant"), tracer_run)
-
-
-@pytest.mark.parametrize("go,variant", CASES)
-def test_tracer_on_variant(tracer_runs, go, variant):
-    p = tracer_runs[(go, variant)].result()
+    binary = go_build("probetest", variant, go=go)
+    p = subprocess.run([TEST_TRACER], capture_output=True, text=True,
+                       timeout=600,
+                       env=dict(os.environ, GMT_PROBETEST=binary))
     out = p.stdout + p.stderr
     assert p.returncode == 0, out
     assert "[  PASSED  ] 7 test(s)." in out, out
