@@ -164,6 +164,9 @@ int cmd_report(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_error(&cmd, "one FILE only, not '%s'",
 				 argv[optind + 1]);
+	/* A name the report cannot use is refused before the trace is read. */
+	if (report_output_check(ra.out, &err))
+		return fail("%s", err.msg);
 	if (trace_init(&t))
 		return fail("out of memory");
 	ret = load_and_report(&t, argv[optind], &ra, &err, &warn);

@@ -395,6 +395,21 @@ static int follow(struct session *s, pid_t pid)
 	return ret;
 }
 
+/*
+ * The report and the trace are written when the program has ended: a name
+ * they cannot use (a symlink planted there, a directory, no such
+ * directory) is refused now, before the program runs, not after.
+ */
+static int check_outputs(const struct run_opts *o)
+{
+	struct errbuf err = { "" };
+
+	if (report_output_check(o->report.out, &err) ||
+	    (o->trace_path && trace_writer_check(o->trace_path, &err)))
+		return fail("%s", err.msg);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
@@ -406,6 +421,8 @@ int cmd_run(int argc, char **argv)
 	r = parse_args(argc, argv, &o);
 	if (r)
 		return r < 0 ? 0 : r;
+	if (check_outputs(&o))
+		return 1;
 	if (resolve(argv[optind], path, sizeof(path)))
 		return 1;
 	/* The report names the file, wherever it was run from. */

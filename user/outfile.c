@@ -35,6 +35,25 @@ int outfile_open(struct outfile *o, const char *path, struct errbuf *err)
 	return 0;
 }
 
+int outfile_check(const char *path, struct errbuf *err)
+{
+	bool in_place;
+	char *tmp;
+	FILE *fp;
+
+	if (safe_out_kind(path, &in_place, err))
+		return -1;
+	if (in_place)
+		return 0;	/* a FIFO or a device: opened only to write */
+	fp = safe_fopen_temp(path, &tmp, err);
+	if (!fp)
+		return -1;
+	fclose(fp);
+	unlink(tmp);
+	free(tmp);
+	return 0;
+}
+
 int outfile_commit(struct outfile *o, struct errbuf *err)
 {
 	FILE *fp = o->fp;

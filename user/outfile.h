@@ -19,6 +19,12 @@ struct outfile {
 };
 
 int outfile_open(struct outfile *o, const char *path, struct errbuf *err);
+/*
+ * Before the work that fills it: refuses what outfile_open would (a
+ * planted symlink, a directory) and makes sure a file can be created
+ * beside PATH (a trial, removed again).
+ */
+int outfile_check(const char *path, struct errbuf *err);
 /* Flushes, closes and renames into place; on failure removes the temp. */
 int outfile_commit(struct outfile *o, struct errbuf *err);
 /* Closes and removes what was written (no-op after commit). */

@@ -97,6 +97,13 @@ static int to_stdout(const struct trace *t, const struct report_format *f,
 	return 0;
 }
 
+int report_output_check(const char *path, struct errbuf *err)
+{
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	return outfile_check(path, err);
+}
+
 int report_output(const struct trace *t, const struct report_format *f,
 		  const struct report_opts *o, const char *path,
 		  struct errbuf *err)

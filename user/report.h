@@ -108,6 +108,12 @@ int report_parse_opt(int code, const char *arg, void *ctx);
 int report_output(const struct trace *t, const struct report_format *f,
 		  const struct report_opts *o, const char *path,
 		  struct errbuf *err);
+/*
+ * What report_output would refuse about PATH, found before the work (the
+ * program run, the trace read): a symlink someone planted there is
+ * reported then, not after.
+ */
+int report_output_check(const char *path, struct errbuf *err);
 
 /*
  * The crash section of the text report (user/report_crash.c): the error,

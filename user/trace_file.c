@@ -473,6 +473,25 @@ static int write_freezes(struct trace_writer *w, const struct trace *t,
 			   SIZE_MAX, false, nextra, put_freeze, err);
 }
 
+int trace_writer_check(const char *path, struct errbuf *err)
+{
+	bool in_place;
+	char *tmp;
+	int ret;
+
+	if (safe_out_kind(path, &in_place, err))
+		return -1;
+	if (in_place)
+		return 0;	/* a FIFO or a device: opened only to write */
+	tmp = malloc(strlen(path) + sizeof(".partial"));
+	if (!tmp)
+		return errbuf_set(err, "out of memory");
+	sprintf(tmp, "%s.partial", path);
+	ret = safe_try_create(tmp, err);
+	free(tmp);
+	return ret;
+}
+
 int trace_writer_open(struct trace_writer **out, const char *path,
 		      const struct trace *t, struct errbuf *err)
 {

@@ -69,6 +69,13 @@ int trace_writer_finish(struct trace_writer *w, const struct trace *t,
 /* Close without a trailer, leaving PATH.partial as it is. Frees w. */
 void trace_writer_abort(struct trace_writer *w);
 
+/*
+ * Before the work that fills it: refuses what trace_writer_open would at
+ * PATH or PATH.partial (a planted symlink, a directory) and makes sure
+ * PATH.partial can be created (a trial, removed again).
+ */
+int trace_writer_check(const char *path, struct errbuf *err);
+
 /* The whole trace in one go: open, flush, finish. */
 int trace_write_path(const struct trace *t, const char *path,
 		     struct errbuf *err);

@@ -11,6 +11,7 @@ import re
 import shutil
 import struct
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -120,8 +121,9 @@ def go_build(name, variant="plain", gcflags=None, go="go1.19", ldflags=None,
              goarch=None):
     """Build tests/go/<name> with toolchain `go`; return the binary's path.
 
-    The cache key is the toolchain's own version string, every flag and
-    the source content: no test reuses a binary built another way."""
+    The cache key is the toolchain's own version string, every flag, the
+    source content and where it is: no test reuses a binary built another
+    way or elsewhere."""
     path, env = go_env(go)
     flags, cgo = VARIANTS[variant]
     flags = list(flags)
@@ -131,7 +133,10 @@ def go_build(name, variant="plain", gcflags=None, go="go1.19", ldflags=None,
     if gcflags:
         flags.append("-gcflags=" + gcflags)
     h = _source_digest(name)
-    h.update(repr((_toolchain_version[go], flags, cgo, goarch)).encode())
+    # The source directory too: the binary carries its file paths, which
+    # the tests compare (a copy from another checkout has that one's).
+    h.update(repr((_toolchain_version[go], flags, cgo, goarch,
+                   GO_SRC)).encode())
     os.makedirs(GO_OUT, exist_ok=True)
     arch = f"-{goarch}" if goarch else ""
     out = os.path.join(GO_OUT,
@@ -163,6 +168,46 @@ def source_line(name, marker, filename="main.go"):
             if marker in line:
                 return i
     raise AssertionError(f"marker {marker!r} not in {name}/{filename}")
+
+
+# Independent target runs overlap this many at a time: a run mostly waits
+# (each uprobe's removal waits for the kernel to be done with it), so two
+# runs take little more wall time than one, even on two cores.
+PARALLEL = 2
+
+
+def each_parallel(fn, items, workers=PARALLEL):
+    """[fn(x) for x in items], `workers` at a time, in order; the first
+    failing call's exception is raised here, as from the loop."""
+    with ThreadPoolExecutor(workers) as ex:
+        return list(ex.map(fn, items))
+
+
+def selected_cells(request, test, names):
+    """The parameters (a tuple, by names) of each selected cell of `test`
+    in the requesting module, in collection order."""
+    return [tuple(item.callspec.params[n] for n in names)
+            for item in request.session.items
+            if item.module is request.module and
+            getattr(item, "originalname", None) == test]
+
+
+@pytest.fixture(scope="module")
+def run_ahead(request):
+    """run_ahead(test, names, fn) -> {cell: Future of fn(cell)}: for a test
+    whose every cell makes its own independent target run, the runs of all
+    its selected cells start at once, PARALLEL at a time; each cell then
+    asserts on its own result (.result() raises what its run raised)."""
+    pools = []
+
+    def start(test, names, fn):
+        ex = ThreadPoolExecutor(PARALLEL)
+        pools.append(ex)
+        return {c: ex.submit(fn, c)
+                for c in selected_cells(request, test, names)}
+    yield start
+    for ex in pools:
+        ex.shutdown(cancel_futures=True)
 
 
 def gmt(*args, check=True, timeout=300, **kw):

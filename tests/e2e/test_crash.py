@@ -134,18 +134,34 @@ def check_flag_note(text, crash, go):
         assert "clear proves none was" in note
 
 
+def crash_run(tmp, cell):
+    """One cell's binary run untraced, then under `gomaptrace run`."""
+    scenario, go, variant = cell
+    binary = go_build(SCENARIOS[scenario][0], variant, go=go)
+    untraced = subprocess.run([binary], capture_output=True, text=True,
+                              timeout=120)
+    return untraced, run_traced(tmp, binary, "-".join(cell))
+
+
+@pytest.fixture(scope="module")
+def crash_runs(run_ahead, tmp_path_factory):
+    """Every selected cell's runs, started together (conftest.run_ahead):
+    each is its own program and its own gomaptrace."""
+    tmp = tmp_path_factory.mktemp("crash")
+    return run_ahead("test_crash_both_sides", ("scenario", "go", "variant"),
+                     lambda cell: crash_run(tmp, cell))
+
+
 @pytest.mark.parametrize("variant", CRASH_VARIANTS)
 @pytest.mark.parametrize("go", GO_VERSIONS)
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_crash_both_sides(tmp_path, scenario, go, variant):
+def test_crash_both_sides(crash_runs, scenario, go, variant):
     prog, message, markers, typ = SCENARIOS[scenario]
-    binary = go_build(prog, variant, go=go)
-    untraced = subprocess.run([binary], capture_output=True, text=True,
-                              timeout=120)
+    untraced, (p, report, trace) = \
+        crash_runs[(scenario, go, variant)].result()
     assert untraced.returncode == 2, untraced.stderr[-2000:]
     assert fatal_line(untraced.stderr) == f"fatal error: {message}"
 
-    p, report, trace = run_traced(tmp_path, binary)
     assert p.returncode == untraced.returncode, p.stderr[-2000:]
     assert fatal_line(p.stderr) == fatal_line(untraced.stderr)
 

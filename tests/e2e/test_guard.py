@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from conftest import BUILD, GMT, GO_VERSIONS, gmt, go_build, source_line
+from conftest import BUILD, GMT, GO_VERSIONS, each_parallel, gmt, \
+    go_build, source_line
 
 RUNS = 10
 FATAL = "fatal error: concurrent map writes"
@@ -55,6 +56,13 @@ RATES = os.path.join(BUILD, "guard_rates.txt")
 SIDE_HEADER = re.compile(r"^  goroutine (\d+) \(thread \d+[^)]*\) (.*)$")
 SIDE_FRAME = re.compile(r"^      (\S+)  (\S+):(\d+)$")
 NOT_TRACED = "  map operations were not traced (--crash-only)\n"
+
+
+def each_run(fn):
+    """[fn(0), ..., fn(RUNS - 1)]: a cell's runs are independent (each its
+    own target and its own gomaptrace, whose probes and guard act on its
+    own pid only), so they overlap (conftest.each_parallel)."""
+    return each_parallel(fn, range(RUNS))
 
 
 def note_rate(what):
@@ -179,9 +187,9 @@ def test_crash_only_both_sides(scenario, go, tmp_path):
     assert want[0] == 2 and want[1].startswith("fatal error: concurrent map")
     in_json = in_text = typed = 0
     durations = []
-    for i in range(RUNS):
-        j, t, ty, d = crash_only_run(exe, name, lines,
-                                     tmp_path / f"r{i}.json", want)
+    results = each_run(lambda i: crash_only_run(
+        exe, name, lines, tmp_path / f"r{i}.json", want))
+    for i, (j, t, ty, d) in enumerate(results):
         in_json += j
         in_text += t
         typed += ty
@@ -200,6 +208,26 @@ def test_crash_only_both_sides(scenario, go, tmp_path):
 FULL_RUNS_ON = sorted(SCENARIOS)
 
 
+def full_run(exe, name, lines, want, out):
+    """One fully traced run: both sides named in JSON and text; the
+    report."""
+    trace = out.with_suffix(".gmt")
+    p = subprocess.run([GMT, "run", "-f", "json", "-o", str(out), "-t",
+                        str(trace), "--", exe], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == want[0], p.stderr
+    assert p.stderr.splitlines()[0] == want[1]
+    report = json.loads(out.read_text())
+    c = report["crash"]
+    assert c["ops_traced"]
+    text = subprocess.run([GMT, "report", str(trace)], capture_output=True,
+                          text=True, timeout=120, check=True).stdout
+    j = both_named(json_sides(c, name, lines), lines)
+    t = both_named(text_sides(text, name, lines), lines)
+    assert j and t, (out.name, c["threads"], text_section(text))
+    return report
+
+
 @pytest.mark.parametrize("go", GO_VERSIONS)
 @pytest.mark.parametrize("scenario", FULL_RUNS_ON)
 def test_full_tracing_both_sides_every_run(scenario, go, tmp_path):
@@ -209,26 +237,11 @@ def test_full_tracing_both_sides_every_run(scenario, go, tmp_path):
     lines = {source_line(name, ma), source_line(name, mb)}
     want = untraced(exe)
     named, frozen_ev, durations = 0, 0, []
-    for i in range(RUNS):
-        out = tmp_path / f"r{i}.json"
-        trace = out.with_suffix(".gmt")
-        p = subprocess.run([GMT, "run", "-f", "json", "-o", str(out), "-t",
-                            str(trace), "--", exe], capture_output=True,
-                           text=True, timeout=120)
-        assert p.returncode == want[0], p.stderr
-        assert p.stderr.splitlines()[0] == want[1]
-        report = json.loads(out.read_text())
-        c = report["crash"]
-        assert c["ops_traced"]
-        text = subprocess.run([GMT, "report", str(trace)],
-                              capture_output=True, text=True, timeout=120,
-                              check=True).stdout
-        j = both_named(json_sides(c, name, lines), lines)
-        t = both_named(text_sides(text, name, lines), lines)
-        assert j and t, (i, c["threads"], text_section(text))
+    for report in each_run(lambda i: full_run(exe, name, lines, want,
+                                              tmp_path / f"r{i}.json")):
         named += 1
         frozen_ev += any(th["evidence"] == "frozen_inside"
-                         for th in c["threads"][1:])
+                         for th in report["crash"]["threads"][1:])
         if report["freeze"] and report["freeze"]["duration_ns"]:
             durations.append(report["freeze"]["duration_ns"])
     durations.sort()

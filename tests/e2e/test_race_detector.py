@@ -160,17 +160,41 @@ def gomaptrace_lines(tmp_path, binary, message):
     return [(side_where(t), t["goroutine"]) for t in (threads[0], others[0])]
 
 
+def wanted(prog, markers):
+    path = go_source(prog)
+    return {f"{path}:{source_line(prog, m)}" for m in markers}
+
+
+def cell_runs(tmp, cell):
+    """One cell's race-detector runs, then its run under gomaptrace."""
+    prog, message, markers, go = cell
+    race = race_detector_lines(go_build(prog, "race", go=go), message,
+                               wanted(prog, markers))
+    out = tmp / f"{prog}-{go}"
+    out.mkdir()
+    return race, gomaptrace_lines(out, go_build(prog, "plain", go=go),
+                                  message)
+
+
+@pytest.fixture(scope="module")
+def cells(run_ahead, tmp_path_factory):
+    """Every selected cell's runs, started together (conftest.run_ahead):
+    each its own program and its own gomaptrace."""
+    tmp = tmp_path_factory.mktemp("race")
+    return run_ahead("test_same_lines_as_race_detector",
+                     ("prog", "message", "markers", "go"),
+                     lambda cell: cell_runs(tmp, cell))
+
+
 @pytest.mark.parametrize("go", GO_VERSIONS)
 @pytest.mark.parametrize("prog,message,markers,kinds", SCENARIOS,
                          ids=[s[0] for s in SCENARIOS])
-def test_same_lines_as_race_detector(tmp_path, prog, message, markers,
-                                     kinds, go):
-    path = go_source(prog)
-    want = {f"{path}:{source_line(prog, m)}" for m in markers}
+def test_same_lines_as_race_detector(cells, prog, message, markers, kinds,
+                                     go):
+    want = wanted(prog, markers)
     assert len(want) == 2
 
-    accesses, runs = race_detector_lines(go_build(prog, "race", go=go),
-                                         message, want)
+    (accesses, runs), sides = cells[(prog, message, markers, go)].result()
     print(f"{prog} {go} -race runs: " +
           ", ".join(f"{s:.3f} s {what}" for s, what in runs))
     assert sorted(a[0] for a in accesses) == kinds, accesses
@@ -178,8 +202,6 @@ def test_same_lines_as_race_detector(tmp_path, prog, message, markers,
     assert accesses[0][2] != accesses[1][2], accesses    # two goroutines
     race_lines = [first_main_frame(a[3]) for a in accesses]
 
-    sides = gomaptrace_lines(tmp_path, go_build(prog, "plain", go=go),
-                             message)
     gmt_lines = [where for where, _ in sides]
     goroutines = {g for _, g in sides}
     assert len(goroutines) == 2 and 0 not in goroutines, sides

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 
@@ -91,17 +92,56 @@ def test_record(sticky_dir, name):
 
 @pytest.mark.parametrize("name", ["out.gmt", "out.gmt.partial"])
 def test_run_trace(sticky_dir, counts, name):
+    """run --trace: refused before the program starts (counts prints the
+    size of its map when it runs; the json report would follow)."""
     victim, link = plant(sticky_dir, name)
     p = gmt("run", "--trace", os.path.join(sticky_dir, "out.gmt"),
             "-f", "json", "--", counts, check=False, timeout=120)
     assert_refused(p, victim, link)
+    assert p.stdout == ""
+    assert sorted(os.listdir(sticky_dir)) == sorted(["victim", name])
 
 
 def test_run_output(sticky_dir, counts):
+    """run -o: refused before the program starts, not after tracing it."""
     victim, link = plant(sticky_dir, "report.txt")
     p = gmt("run", "-o", link, "--", counts, check=False, timeout=120)
     assert_refused(p, victim, link)
+    assert p.stdout == ""
     assert sorted(os.listdir(sticky_dir)) == ["report.txt", "victim"]
+
+
+def test_run_output_and_trace(sticky_dir, counts):
+    """-o fine, --trace planted: the program is not run for the report
+    alone, and no report is written."""
+    victim, link = plant(sticky_dir, "out.gmt")
+    out = os.path.join(sticky_dir, "report.txt")
+    p = gmt("run", "-o", out, "--trace", link, "--", counts, check=False,
+            timeout=120)
+    assert_refused(p, victim, link)
+    assert p.stdout == ""
+    assert sorted(os.listdir(sticky_dir)) == ["out.gmt", "victim"]
+
+
+def test_run_output_unusable(sticky_dir, counts):
+    """-o in a directory that does not exist: one line before the run,
+    not a report lost after it."""
+    out = os.path.join(sticky_dir, "no", "report.txt")
+    p = gmt("run", "-o", out, "--", counts, check=False, timeout=120)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(lines) == 1, p.stderr
+    assert lines[0].startswith(f"gomaptrace: cannot create {out}.tmp.")
+    assert lines[0].endswith(": No such file or directory"), lines[0]
+    assert p.stdout == ""
+
+
+def test_run_devices_in_place(counts):
+    """What must keep working: -o and --trace naming a device write into
+    it and leave it a device."""
+    p = gmt("run", "-o", "/dev/null", "--trace", "/dev/null", "--", counts,
+            timeout=120)
+    assert p.stdout == "200000\n" and p.stderr == ""
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
 def test_report_output(sticky_dir, trace_file):
@@ -109,6 +149,15 @@ def test_report_output(sticky_dir, trace_file):
     p = gmt("report", trace_file, "-o", link, check=False)
     assert_refused(p, victim, link)
     assert sorted(os.listdir(sticky_dir)) == ["report.txt", "victim"]
+
+
+def test_report_output_before_reading(sticky_dir):
+    """report -o: the name is refused before the trace is read (here a
+    trace that does not exist, which would be the other line)."""
+    victim, link = plant(sticky_dir, "report.txt")
+    p = gmt("report", os.path.join(sticky_dir, "missing.gmt"), "-o", link,
+            check=False)
+    assert_refused(p, victim, link)
 
 
 def test_report_temp_unpredictable(sticky_dir, trace_file):

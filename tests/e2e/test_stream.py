@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-from conftest import BUILD, GMT, GO_SRC, GO_VERSIONS, gmt, go_build, \
-    go_env, source_line
+from conftest import BUILD, GMT, GO_SRC, GO_VERSIONS, each_parallel, gmt, \
+    go_build, go_env, source_line
 
 COMPARE = os.path.join(BUILD, "tests", "test_stream")
 PROGRAMS = ["mutex_writers", "race_writes", "pairmerge", "private_maps"]
@@ -28,10 +28,27 @@ PROGRAMS = ["mutex_writers", "race_writes", "pairmerge", "private_maps"]
 
 def record_run(tmp_path, prog, go):
     trace = tmp_path / f"{prog}-{go}.gmt"
-    gmt("run", "-f", "json", "-o", tmp_path / "run.json", "-t", trace,
-        "--", go_build(prog, go=go), check=False)
+    gmt("run", "-f", "json", "-o", tmp_path / f"{prog}-{go}.json", "-t",
+        trace, "--", go_build(prog, go=go), check=False)
     assert trace.stat().st_size > 0
     return trace
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory):
+    """traces(go): each program's trace on toolchain go, recorded once for
+    the module: the same runs serve both the comparison with the old
+    analysis and the exact counts (the answers are about the analysis of
+    a trace, not about one run of it)."""
+    tmp = tmp_path_factory.mktemp("stream")
+    done = {}
+
+    def get(go):
+        if go not in done:
+            done[go] = each_parallel(lambda p: record_run(tmp, p, go),
+                                     PROGRAMS)
+        return done[go]
+    return get
 
 
 def counted(report):
@@ -40,23 +57,22 @@ def counted(report):
 
 
 @pytest.mark.parametrize("go", GO_VERSIONS)
-def test_same_answers_as_the_old_analysis(tmp_path, go):
-    traces = [record_run(tmp_path, p, go) for p in PROGRAMS]
-    p = subprocess.run([COMPARE, *map(str, traces)], capture_output=True,
+def test_same_answers_as_the_old_analysis(traces, go):
+    recorded = traces(go)
+    p = subprocess.run([COMPARE, *map(str, recorded)], capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     lines = p.stdout.splitlines()
-    assert len(lines) == len(traces), p.stdout
-    for trace, line in zip(traces, lines):
+    assert len(lines) == len(recorded), p.stdout
+    for trace, line in zip(recorded, lines):
         assert line.startswith(f"{trace}: ") and \
             line.endswith(" events, same answers"), line
         assert int(line.split()[1]) > 0
 
 
 @pytest.mark.parametrize("go", ["go1.19", "go1.26"])
-def test_exact_counts(tmp_path, go):
-    for prog in PROGRAMS:
-        trace = record_run(tmp_path, prog, go)
+def test_exact_counts(traces, go):
+    for prog, trace in zip(PROGRAMS, traces(go)):
         r = json.loads(gmt("report", trace, "-f", "json").stdout)
         assert counted(r) == r["events"], prog
         assert len(r["maps"]) + r["private"]["maps"] == r["maps_seen"]

@@ -5,6 +5,7 @@
  * daemon's directory is 0700 and ours, or refused. Runs as root (the suite
  * does): the other-owner cases chown to nobody.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,9 @@
 
 #include <cmocka.h>
 
+#include "outfile.h"
 #include "safe_file.h"
+#include "trace_file.h"
 
 #define NOBODY 65534
 
@@ -171,6 +174,57 @@ static void test_temp_is_random_and_private(void **state)
 	free(t2);
 }
 
+/* How many names the scratch directory holds. */
+static int entries(void)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/*
+ * The checks run before the work: a link at the report's name, at the
+ * trace's name or at its PATH.partial is refused; a device passes
+ * unopened; a good name passes and its trial file is gone again.
+ */
+static void test_checks_before_work(void **state)
+{
+	char link[256], target[256], p[256];
+	struct errbuf err = { "" };
+
+	(void)state;
+	plant(link, "out", target);
+	assert_int_equal(outfile_check(link, &err), -1);
+	assert_non_null(strstr(err.msg, "found a symbolic link at"));
+	err.msg[0] = '\0';
+	assert_int_equal(trace_writer_check(link, &err), -1);
+	assert_non_null(strstr(err.msg, "found a symbolic link at"));
+	unlink(link);
+	plant(link, "out.partial", target);
+	path(p, "out");
+	assert_int_equal(outfile_check(p, &err), 0);
+	assert_int_equal(trace_writer_check(p, &err), -1);
+	assert_non_null(strstr(err.msg, link));
+	assert_text(target, "precious");
+	assert_int_equal(entries(), 2);	/* the link and "precious" */
+	unlink(link);
+	assert_int_equal(trace_writer_check(p, &err), 0);
+	assert_int_equal(outfile_check("/dev/null", &err), 0);
+	assert_int_equal(trace_writer_check("/dev/null", &err), 0);
+	path(p, "no/out");
+	assert_int_equal(outfile_check(p, &err), -1);
+	assert_non_null(strstr(err.msg, "No such file or directory"));
+	assert_int_equal(trace_writer_check(p, &err), -1);
+	assert_non_null(strstr(err.msg, "No such file or directory"));
+	assert_int_equal(entries(), 1);	/* no trial file left */
+}
+
 static void test_private_dir(void **state)
 {
 	char d[256], link[256];
@@ -220,6 +274,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_temp_is_random_and_private,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_dir, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_checks_before_work, setup,
 						teardown),
 	};
 
