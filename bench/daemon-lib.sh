@@ -197,17 +197,24 @@ sys.exit(0 if want <= have else 1)' "$@"; then
 	done
 }
 
-# status_brief RUNDIR: one line of what the daemon says it costs, whatever
-# of these fields its status carries (the schema grows).
+# status_brief RUNDIR [PID]: one line of what the daemon says it costs:
+# whichever of these fields its status carries (the schema grows), at the
+# top and for the target PID (all targets when none is given).
 status_brief() {
 	status_json "$1" | /usr/bin/python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-keys = ("budget_percent", "cost_percent", "observed_fraction",
+keys = ("budget_percent", "hit_ns", "cost_percent", "observed_fraction",
         "map_operations_probed", "lost_records")
-extra = [k for k in s if k not in keys and
-         any(w in k for w in ("calib", "probe_ns", "hit_ns", "hits"))]
-print(", ".join("%s %s" % (k, s[k]) for k in keys + tuple(extra) if k in s))'
+out = ["%s %s" % (k, s[k]) for k in keys if k in s]
+skip = ("pid", "ns_pid", "exe", "guarded_s", "crashed")
+for t in s.get("targets", []):
+    if len(sys.argv) > 1 and str(t.get("pid")) != sys.argv[1]:
+        continue
+    out.append("target %s %s: %s" % (t.get("pid"), t.get("exe", "").split("/")[-1],
+               " ".join("%s %s" % (k, v) for k, v in t.items()
+                        if k not in skip and not isinstance(v, (dict, list)))))
+print(", ".join(out))' $2
 }
 
 # rss_kb PID: "VmRSS VmHWM" in kB.

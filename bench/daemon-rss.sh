@@ -50,7 +50,7 @@ daemon_start "$BENCH_TMP/d" "$run" --interval "$REPORT_INTERVAL"
 # daemon_start waited for the socket; count from the daemon's exec.
 t_exec=$(awk '{ print $22 }' "/proc/$DAEMON_PID/stat")
 att=$(wait_attached "$run" 60 "${pids[@]}" "${loops[@]}") ||
-	die "the daemon did not attach all 20 within 60 s: $(status_brief "$run")"
+	die "the daemon did not attach all 20 within 60 s: $(status_brief "$run" none)"
 start_s=$(awk -v st="$t_exec" -v hz="$(getconf CLK_TCK)" \
 	'{ printf "%.2f", $1 - st / hz }' /proc/uptime)
 read -r rss hwm < <(rss_kb "$DAEMON_PID")
@@ -72,12 +72,18 @@ say "daemon after $SETTLE_S s more: VmRSS $((rss / 1024)) MB ($rss kB)," \
     "bound $BOUND_MB MB: $([ "$hwm" -le $((BOUND_MB * 1024)) ] && echo ok ||
 				echo EXCEEDED)"
 say "daemon CPU so far: $(awk -v c="$cpu" 'BEGIN { printf "%.2f", c / 1e9 }') s;" \
-    "status: $(status_brief "$run"), $(/usr/bin/python3 -c '
+    "status: $(status_brief "$run" none), $(/usr/bin/python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-print("targets %d, binaries checked %s, processes seen %s" % (
-    len(s.get("targets", [])), s.get("binaries_checked"),
-    s.get("processes_seen")))' "$BENCH_TMP/status.json")"
+t = s.get("targets", [])
+def tot(k):
+    v = [x[k] for x in t if isinstance(x.get(k), (int, float))]
+    return sum(v) if v else "-"
+print("targets %d (sampled %s), hits %s, lost %s, shared maps %s, reports %s, "
+      "max cost_percent %s; binaries checked %s, processes seen %s" % (
+    len(t), tot("sampled"), tot("hits"), tot("lost"), tot("shared_maps"),
+    tot("reports"), max([x.get("cost_percent", 0) for x in t] or [0]),
+    s.get("binaries_checked"), s.get("processes_seen")))' "$BENCH_TMP/status.json")"
 say "reports written: $(find "$BENCH_TMP/d/reports" -type f | wc -l)" \
     "(--interval $REPORT_INTERVAL)"
 

@@ -76,7 +76,7 @@ for budget in $BUDGETS; do
 		wait_attached "$BENCH_TMP/run" 30 "$CADDY" >/dev/null ||
 			die "the daemon did not attach to caddy within 30 s"
 		m=$(interval "$DAEMON_PID")
-		echo "D $m $(status_brief "$BENCH_TMP/run")" >>"$runs"
+		echo "D $m $(status_brief "$BENCH_TMP/run" "$CADDY")" >>"$runs"
 		daemon_stop
 	done
 	echo "U $(interval)" >>"$runs"
@@ -189,7 +189,7 @@ else
 	say "mapserver: shared map not reported within $FIND_BOUND_S s" \
 	    "(bound $FIND_BOUND_S s); uprobe floor $FLOOR_NS ns/hit"
 fi
-say "mapserver: daemon status: $(status_brief "$BENCH_TMP/run")"
+say "mapserver: daemon status: $(status_brief "$BENCH_TMP/run" "$SERVER")"
 daemon_stop
 say "load at the end: $(uptime)"
 echo "bench-daemon: results in $RES"
