@@ -10,7 +10,7 @@
 
 BUILD=${BUILD:-build}
 OUT=$BUILD/bench
-GMT=$BUILD/gomaptrace
+GMT=${GMT:-$BUILD/gomaptrace}
 # Everything the daemons may guard: our builds in $OUT, nothing else.
 EXE_GLOB="$(realpath -m "$OUT")/*"
 
