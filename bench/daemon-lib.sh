@@ -217,6 +217,18 @@ for t in s.get("targets", []):
 print(", ".join(out))' $2
 }
 
+# target_hits RUNDIR PID: the map-operation probe hits the daemon counted
+# on PID so far ("-" when its status has no such count).
+target_hits() {
+	status_json "$1" | /usr/bin/python3 -c '
+import json, sys
+for t in json.load(sys.stdin).get("targets", []):
+    if str(t.get("pid")) == sys.argv[1] and isinstance(t.get("hits"), int):
+        print(t["hits"]); break
+else:
+    print("-")' "$2"
+}
+
 # rss_kb PID: "VmRSS VmHWM" in kB.
 rss_kb() {
 	awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r, h }' \

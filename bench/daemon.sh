@@ -51,18 +51,24 @@ wait_port "$PORT"
 wrk_run "$PORT" 2 "$CLIENT_CPU" >/dev/null	# warm caddy up
 
 # interval [DAEMON_PID]: warm-up load (not counted), then the measured one:
-# "RATE CADDY_CPU_US_PER_REQUEST DAEMON_CPU_PERCENT".
+# "RATE CADDY_CPU_US_PER_REQUEST DAEMON_CPU_PERCENT PROBE_PERCENT", the last
+# the probe hits the daemon counted on caddy meanwhile times the uprobe
+# floor, in percent of one CPU ("-" untraced or when it counts no hits).
 interval() {
-	local c0 c1 d0=0 d1=0 rate n
+	local c0 c1 d0=0 d1=0 h0=- h1=- rate n
 	wrk_run "$PORT" "$WARM_S" "$CLIENT_CPU" >/dev/null
 	c0=$(proc_cpu_ns "$CADDY")
-	[ -z "$1" ] || d0=$(proc_cpu_ns "$1")
+	[ -z "$1" ] || { d0=$(proc_cpu_ns "$1");
+			 h0=$(target_hits "$BENCH_TMP/run" "$CADDY"); }
 	read -r rate n < <(wrk_run "$PORT" "$INTERVAL_S" "$CLIENT_CPU")
 	c1=$(proc_cpu_ns "$CADDY")
-	[ -z "$1" ] || d1=$(proc_cpu_ns "$1")
+	[ -z "$1" ] || { d1=$(proc_cpu_ns "$1");
+			 h1=$(target_hits "$BENCH_TMP/run" "$CADDY"); }
 	awk -v r="$rate" -v n="$n" -v c="$((c1 - c0))" -v d="$((d1 - d0))" \
-		-v s="$INTERVAL_S" 'BEGIN { printf "%s %.2f %.2f\n", r,
-		c / n / 1000, d / s / 1e7 }'
+		-v s="$INTERVAL_S" -v h0="$h0" -v h1="$h1" -v f="$FLOOR_NS" \
+		'BEGIN { printf "%s %.2f %.2f %s\n", r, c / n / 1000,
+		d / s / 1e7, h0 == "-" || h1 == "-" ? "-" :
+		sprintf("%.2f", (h1 - h0) * f / s / 1e7) }'
 }
 
 for budget in $BUDGETS; do
@@ -82,12 +88,13 @@ for budget in $BUDGETS; do
 	echo "U $(interval)" >>"$runs"
 	/usr/bin/python3 - "$runs" "$budget" "$FLOOR_NS" <<'PY' | tee -a "$RES"
 import statistics, sys
-rows = [l.rstrip("\n").split(" ", 4) for l in open(sys.argv[1])]
+rows = [l.rstrip("\n").split(" ", 5) for l in open(sys.argv[1])]
 u = [float(r[1]) for r in rows if r[0] == "U"]
 d = [float(r[1]) for r in rows if r[0] == "D"]
 uc = [float(r[2]) for r in rows if r[0] == "U"]
 dc = [float(r[2]) for r in rows if r[0] == "D"]
 dd = [float(r[3]) for r in rows if r[0] == "D"]
+pp = [float(r[4]) for r in rows if r[0] == "D" and r[4] != "-"]
 budget, floor = sys.argv[2], sys.argv[3]
 goal = 99.0 if budget == "default" else 95.0
 med = statistics.median
@@ -97,8 +104,8 @@ fl = "uprobe floor %s ns/hit" % floor
 print("budget %s: untraced %s req/s" % (budget, " ".join("%.0f" % v for v in u)))
 print("budget %s: daemon   %s req/s" % (budget, " ".join("%.0f" % v for v in d)))
 for r in rows:
-    if r[0] == "D" and len(r) > 4:
-        print("  daemon status at the end of its interval: %s" % r[4])
+    if r[0] == "D" and len(r) > 5:
+        print("  daemon status at the end of its interval: %s" % r[5])
 print("budget %s: throughput %.1f %% of untraced (median D / median U; "
       "median of D / neighbours %.1f %%, each %s); goal >= %.0f %%: %s; %s"
       % (budget, ratio, med(pairs), " ".join("%.1f" % p for p in pairs), goal,
@@ -107,6 +114,10 @@ print("budget %s: caddy CPU per request %.1f us untraced, %.1f us daemon-on "
       "(%+.1f %%; medians); the daemon's own CPU %.2f %% of one CPU "
       "(median); %s"
       % (budget, med(uc), med(dc), 100 * (med(dc) / med(uc) - 1), med(dd), fl))
+print("budget %s: probe hits on caddy times the floor: %s %% of one CPU "
+      "(median; each %s); %s"
+      % (budget, "%.2f" % med(pp) if pp else "no hits counted",
+         " ".join("%.2f" % p for p in pp) or "-", fl))
 PY
 done
 stop_pid "$CADDY"
