@@ -60,7 +60,7 @@ bench_init() {
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT TERM
 	BENCH_TMP=$(mktemp -d "$OUT/tmp.$BENCH_NAME.XXXXXX")
-	go_build mapserver go
+	go_build mapserver /usr/local/go/bin/go
 	go_build maploop /usr/lib/go-1.19/bin/go
 }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # make bench-rss: the daemon's memory with many Go processes. 20 processes
 # of 3 binaries run first: 7 copies of Debian's caddy and 7 bench/mapserver
-# (idle servers, Go 1.26) and 6 bench/maploop (a little map work every
+# (idle servers, Go 1.26.8) and 6 bench/maploop (a little map work every
 # 10 ms, Go 1.19). Then one daemon (default budget, --interval
 # $REPORT_INTERVAL, held to our binaries) starts: the time until `status`
 # lists all 20, then its VmRSS and VmHWM (/proc/PID/status) once all are
