@@ -46,7 +46,8 @@ CI_FUZZ_SECONDS ?= 15
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
 .PHONY: all deps test unit e2e demo bench bench-report fuzz fuzz-build \
-	clean vmlinux check-deps bench-deps bench-daemon bench-rss bench-soak
+	clean vmlinux check-deps install uninstall static bench-deps \
+	bench-daemon bench-rss bench-soak
 
 all: $(BUILD)/gomaptrace
 
@@ -74,6 +75,45 @@ $(OBJDIR)/main.o: CFLAGS += -DGMT_REV='"$(GIT_REV)"'
 
 $(BUILD)/gomaptrace: $(USER_OBJS) $(GOBIN_LIB)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# make static: one binary with libbpf, libelf and zlib inside, to copy to a
+# host for an on-call session. pkg-config --static names what the archives
+# need in turn (a libelf built with zstd brings -lzstd). The sanitizers do
+# not link statically: a SANITIZE=1 make builds it from the plain build/.
+STATIC_LIBS = $(shell pkg-config --static --libs libbpf 2>/dev/null || \
+		echo -lbpf -lelf -lz)
+
+$(BUILD)/gomaptrace-static: $(USER_OBJS) $(GOBIN_LIB)
+	$(CC) $(CFLAGS) -static $^ $(STATIC_LIBS) -o $@
+
+ifeq ($(SANITIZE),1)
+static:
+	@$(MAKE) --no-print-directory SANITIZE= static
+else
+static: $(BUILD)/gomaptrace-static
+endif
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, its manual page
+# and the systemd unit, its ExecStart pointed at $(PREFIX)/sbin.
+PREFIX  ?= /usr/local
+SBINDIR := $(PREFIX)/sbin
+MAN8DIR := $(PREFIX)/share/man/man8
+UNITDIR := $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+
+install: $(BUILD)/gomaptrace docs/gomaptrace.8 deploy/gomaptrace.service
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MAN8DIR) \
+		$(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 $(BUILD)/gomaptrace $(DESTDIR)$(SBINDIR)/gomaptrace
+	$(INSTALL) -m 0644 docs/gomaptrace.8 $(DESTDIR)$(MAN8DIR)/gomaptrace.8
+	sed 's|^ExecStart=/usr/local/sbin/|ExecStart=$(SBINDIR)/|' \
+		deploy/gomaptrace.service > $(BUILD)/gomaptrace.service
+	$(INSTALL) -m 0644 $(BUILD)/gomaptrace.service \
+		$(DESTDIR)$(UNITDIR)/gomaptrace.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/gomaptrace $(DESTDIR)$(MAN8DIR)/gomaptrace.8 \
+		$(DESTDIR)$(UNITDIR)/gomaptrace.service
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
@@ -120,7 +160,7 @@ $(FUZZ_OBJDIR) $(FUZZ_OBJDIR)/gobin:
 
 unit: $(UNIT_BINS)
 
-test: deps all unit fuzz-build
+test: deps all unit fuzz-build static
 	@GMT_BUILD=$(BUILD) GMT_FUZZ_DIR=$(FUZZ_DIR) \
 		GMT_FUZZ_SECONDS=$(CI_FUZZ_SECONDS) tests/run_tests.sh
 

@@ -124,7 +124,8 @@ static __always_inline bool read_frame(struct scratch *s, __u64 *base,
  * aligned, which also bounds a corrupt one.
  */
 static __always_inline __u8 walk_stack(struct scratch *s,
-				       struct pt_regs *regs, __u64 *stack)
+				       struct pt_regs *regs, __u64 *stack,
+				       bool site)
 {
 	__u64 fp = regs->bp, base = regs->sp, frame[2];
 	__u8 n = 1;
@@ -134,7 +135,12 @@ static __always_inline __u8 walk_stack(struct scratch *s,
 		if (bpf_probe_read_user(&s->w[0], 8, (void *)regs->sp))
 			return 0;
 	}
-	stack[0] = s->w[0];
+	/*
+	 * At a call site (a CALL rel32, 5 bytes) nothing is pushed yet: the
+	 * address the call will return to is the caller's first frame, and
+	 * RBP is already the caller's own frame.
+	 */
+	stack[0] = site ? regs->ip + 5 : s->w[0];
 	if (!stack[0])
 		return 0;
 	for (int i = 1; i < GMT_STACK_DEPTH; i++) {
@@ -232,7 +238,8 @@ static __always_inline void map_and_type(struct gmt_event *e,
 /* Everything the record holds; map and type are the caller's. */
 static __always_inline void fill_event(struct gmt_event *e,
 				       struct scratch *s,
-				       struct pt_regs *regs, __u64 pid_tgid)
+				       struct pt_regs *regs, __u64 pid_tgid,
+				       bool site)
 {
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = pid_tgid >> 32;
@@ -240,7 +247,7 @@ static __always_inline void fill_event(struct gmt_event *e,
 	e->goid = read_goid(regs);
 	e->_pad0 = 0;
 	e->seed = 0;
-	e->nstack = walk_stack(s, regs, e->stack);
+	e->nstack = walk_stack(s, regs, e->stack, site);
 	for (int i = 0; i < GMT_STACK_DEPTH; i++)
 		if (i >= e->nstack)
 			e->stack[i] = 0;
@@ -282,7 +289,8 @@ static __always_inline bool wanted(__u64 pid_tgid)
 }
 
 /* One program per kind of operation: the kind is a constant in each. */
-static __always_inline int record_op(struct pt_regs *regs, __u8 op)
+static __always_inline int record_op(struct pt_regs *regs, __u8 op,
+				     bool site)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct gmt_event *e, *rec;
@@ -296,10 +304,12 @@ static __always_inline int record_op(struct pt_regs *regs, __u8 op)
 		return 0;
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	e = rec ? rec : &s->spare;
-	fill_event(e, s, regs, pid_tgid);
+	fill_event(e, s, regs, pid_tgid, site);
 	e->op = op;
 	map_and_type(e, regs);
 	read_map_state(e);
+	if (site)
+		e->flags |= GMT_EV_SITE;
 	if (rec) {
 		/* Waking the reader per record costs more than the record. */
 		bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
@@ -325,20 +335,31 @@ static __always_inline bool to_morestack(struct pt_regs *regs)
 	return regs->flags & (X86_FLAGS_CF | X86_FLAGS_ZF);
 }
 
-/* For each kind of operation, a program for jbe sites and one for entries. */
+/*
+ * For each kind of operation, a program for jbe sites, one for entries,
+ * and one for the CALL instructions into the runtime in the user's code
+ * (the daemon's targeted probes: the kernel emulates a CALL rel32, and the
+ * arguments are in the same registers there).
+ */
 #define OP_PROGRAMS(name, op)					\
 SEC("uprobe")							\
 int name(struct pt_regs *regs)					\
 {								\
 	if (to_morestack(regs))					\
 		return 0;					\
-	return record_op(regs, op);				\
+	return record_op(regs, op, false);			\
 }								\
 								\
 SEC("uprobe")							\
 int name##_e(struct pt_regs *regs)				\
 {								\
-	return record_op(regs, op);				\
+	return record_op(regs, op, false);			\
+}								\
+								\
+SEC("uprobe")							\
+int name##_site(struct pt_regs *regs)				\
+{								\
+	return record_op(regs, op, true);			\
 }
 
 OP_PROGRAMS(op_assign, GMT_OP_ASSIGN)
@@ -460,7 +481,7 @@ static __always_inline int record_fatal(struct pt_regs *regs)
 		guard_freeze(regs, (__u32)pid_tgid);
 		return 0;
 	}
-	fill_event(&f->ev, s, regs, pid_tgid);
+	fill_event(&f->ev, s, regs, pid_tgid, false);
 	f->ev.map = 0;
 	f->ev.type = 0;
 	f->ev.op = GMT_OP_FATAL;

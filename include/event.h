@@ -27,6 +27,8 @@ enum gmt_op {
 #define GMT_NOPS		6	/* kinds above */
 
 #define GMT_EV_WRITING	0x01	/* write-in-progress flag was already set */
+#define GMT_EV_SITE	0x04	/* from a call-site probe (the daemon's
+				 * targeted probes), not a map function's */
 #define GMT_EV_ONE	0x02	/* the map held exactly one entry (count or
 				 * used == 1): a delete may empty it */
 

@@ -3,8 +3,14 @@
 # apt-get runs only if a package is missing.
 set -e
 
+# make static links libbpf.a, libelf.a and libz.a from the -dev packages
+# below and libc.a (libc6-dev); pkg-config names what they need. For
+# tests/e2e/test_deploy.py: systemd (systemd-analyze verify), man-db (the
+# unit's man page check), python3-yaml (the DaemonSet), strace (the unit's
+# system-call filter), file (the static binary).
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-golang-1.19-go libcmocka-dev python3 python3-pytest libclang-rt-14-dev binutils"
+golang-1.19-go libcmocka-dev python3 python3-pytest libclang-rt-14-dev binutils \
+libc6-dev pkg-config systemd man-db python3-yaml strace file"
 
 missing=""
 for p in $PKGS; do

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "calibrate.h"
 #include "commands.h"
 #include "daemon.h"
 #include "proc_watch.h"
@@ -20,6 +21,7 @@
 #define METRICS_NS	5000000000ULL	/* gomaptrace.prom refreshed */
 #define CRASH_SETTLE_NS	500000000ULL	/* for the other fatal, the exit */
 #define POLL_MAX_MS	1000
+#define CHECK_NS	10000000000ULL	/* a look for newly shared maps */
 
 static int logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -126,6 +128,13 @@ static int exe_path(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
+static uint64_t check_ns(const struct daemon *d)
+{
+	uint64_t iv = (uint64_t)(d->o->interval_s * 1e9);
+
+	return iv < CHECK_NS ? iv : CHECK_NS;
+}
+
 static int attach(struct daemon *d, struct target *tg)
 {
 	struct session_opts so = {
@@ -179,14 +188,37 @@ static void consider(void *ctx, pid_t pid)
 		return;
 	}
 	tg->attached_ns = trace_now_ns();
+	tg->next_report = tg->attached_ns + (uint64_t)(d->o->interval_s * 1e9);
+	tg->next_check = tg->attached_ns + check_ns(d);
+	if (sampler_start(&tg->sp, &tg->s.gb, pid, &tg->s.err)) {
+		logf_("PID %d: map operations not sampled: %s", (int)pid,
+		      tg->s.err.msg);
+		tg->s.err.msg[0] = '\0';
+	}
 	d->targets[d->ntargets++] = tg;
 	d->attached++;
+}
+
+static void report(struct daemon *d, struct target *tg)
+{
+	struct errbuf err = { 0 };
+
+	if (daemon_write_report(d, tg, &err))
+		logf_("PID %d: report not written: %s", (int)tg->pid, err.msg);
+	else
+		daemon_prune(d);
 }
 
 static void forget(struct daemon *d, size_t i)
 {
 	struct target *tg = d->targets[i];
 
+	/* What was sampled since the last report is not thrown away. */
+	if (tg->sp.hits)
+		report(d, tg);
+	d->gone_hits += tg->sp.total_hits;
+	d->lost += tg->sp.lost + tg->sp.over_cap;
+	sampler_stop(&tg->sp);
 	d->lost += session_lost(&tg->s);
 	session_close(&tg->s);
 	free(tg);
@@ -198,6 +230,10 @@ static void report_crash(struct daemon *d, struct target *tg)
 	char line[sizeof(d->last_crash)];
 
 	tg->reported = true;
+	if (tg->sp.tr) {
+		tracer_detach_probes(tg->sp.tr);
+		tracer_detach_sites(tg->sp.tr);
+	}
 	session_detach(&tg->s);
 	d->crashes++;
 	if (daemon_write_crash(d, tg, line, sizeof(line), &tg->s.err)) {
@@ -211,12 +247,37 @@ static void report_crash(struct daemon *d, struct target *tg)
 	daemon_prune(d);
 }
 
+/*
+ * The budget: its map probes in or out; a report every interval, and at
+ * once when a map newly turned out to be shared.
+ */
+static void sample(struct daemon *d, struct target *tg, uint64_t now)
+{
+	if (!tg->sp.tr || tg->crash_ns)
+		return;
+	tg->next_tick = sampler_tick(&tg->sp, &tg->s.gb,
+				     d->o->budget_pct / 100, d->hit_ns, now);
+	if (now >= tg->next_check) {
+		tg->next_check = now + check_ns(d);
+		tg->findings = daemon_findings(tg);
+		sampler_sites_now(&tg->sp, &tg->s.gb, d->o->budget_pct / 100,
+				  now);
+		if (tg->findings > tg->reported_findings)
+			tg->next_report = now;
+	}
+	if (now >= tg->next_report) {
+		tg->next_report = now + (uint64_t)(d->o->interval_s * 1e9);
+		report(d, tg);
+	}
+}
+
 /* Drain its records; a crash is reported once it settled; gone: forget. */
 static void service(struct daemon *d, size_t i)
 {
 	struct target *tg = d->targets[i];
 	bool gone;
 
+	sample(d, tg, trace_now_ns());
 	if (tg->s.tr && session_poll(&tg->s, 0) < 0)
 		logf_("PID %d: %s", (int)tg->pid, tg->s.err.msg);
 	if (tg->s.crashes && !tg->crash_ns)
@@ -268,6 +329,31 @@ static int on_signal(struct daemon *d, int sfd)
 
 enum { FD_SIG, FD_EXEC, FD_CTL, FD_FIXED };
 
+/*
+ * Until the next window edge; map operations never wake us, so a window
+ * open is drained at least every 50 ms.
+ */
+static int timeout_ms(const struct daemon *d)
+{
+	uint64_t now = trace_now_ns(), next = UINT64_MAX;
+	int ms;
+
+	for (size_t i = 0; i < d->ntargets; i++) {
+		const struct target *tg = d->targets[i];
+
+		if (tg->crash_ns)
+			return 50;
+		if (tg->sp.tr && tg->next_tick < next)
+			next = tg->next_tick;
+		if (tg->sp.on)
+			return 50;
+	}
+	if (next == UINT64_MAX)
+		return d->ntargets ? 100 : POLL_MAX_MS;
+	ms = next <= now ? 0 : (int)((next - now) / 1000000) + 1;
+	return ms < 100 ? ms : 100;
+}
+
 static int loop(struct daemon *d, int sfd)
 {
 	static struct pollfd pfd[FD_FIXED + 2 * DAEMON_MAX_TARGETS];
@@ -289,7 +375,7 @@ static int loop(struct daemon *d, int sfd)
 				tg->s.tr ? tracer_fd(tg->s.tr) : -1, POLLIN, 0 };
 			pfd[n++] = (struct pollfd){ tg->s.pidfd, POLLIN, 0 };
 		}
-		if (poll(pfd, n, d->ntargets ? 100 : POLL_MAX_MS) < 0 &&
+		if (poll(pfd, n, timeout_ms(d)) < 0 &&
 		    errno != EINTR)
 			return fail("poll: %s", strerror(errno));
 		if ((pfd[FD_SIG].revents & POLLIN) && on_signal(d, sfd))
@@ -350,6 +436,10 @@ int daemon_run(const struct daemon_opts *o)
 	}
 	if (proc_watch_open(&d.pw, &err))
 		goto out_sig;
+	if (calibrate_hit_ns(&d.hit_ns, &err))
+		goto out_sig;
+	logf_("daemon: one probe hit costs %.0f ns here; budget %.2f%% of one "
+	      "CPU per process", d.hit_ns, o->budget_pct);
 	proc_scan(consider, &d);
 	logf_("daemon: guarding %zu Go processes of %llu seen; writing to %s",
 	      d.ntargets, (unsigned long long)d.seen, o->dir);

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "bincache.h"
+#include "sampler.h"
 #include "session.h"
 
 /*
@@ -42,6 +43,12 @@ struct target {
 	uint64_t crash_ns;		/* first fatal record; 0: none */
 	bool reported;
 	struct session s;
+	/* Map-operation sampling within the budget (sampler.h). */
+	struct sampler sp;
+	uint64_t next_report, next_check, next_tick;
+	size_t findings;		/* maps shared, in the last analysis */
+	size_t reported_findings;	/* in the last report */
+	uint64_t reports;
 };
 
 struct daemon {
@@ -57,6 +64,8 @@ struct daemon {
 	uint64_t seen, attached, attach_failed, crashes, reports_written,
 		 lost, pruned;
 	char last_crash[512];		/* the last crash's log line */
+	double hit_ns;			/* one probe hit here (calibrate.h) */
+	uint64_t gone_hits, gone_lost;	/* of processes forgotten */
 };
 
 int daemon_run(const struct daemon_opts *o);
@@ -68,6 +77,12 @@ int daemon_out_dirs(const struct daemon_opts *o, struct errbuf *err);
 int daemon_write_crash(struct daemon *d, struct target *tg, char *line,
 		       size_t linelen, struct errbuf *err);
 int daemon_write_metrics(const struct daemon *d, struct errbuf *err);
+/* DIR/reports/<exe>-<pid>-<time>.json and .pb.gz: what was sampled since
+ * the last report; then a new span begins. */
+int daemon_write_report(struct daemon *d, struct target *tg,
+			struct errbuf *err);
+/* Maps written by several goroutines in what was sampled so far. */
+size_t daemon_findings(struct target *tg);
 /* Oldest files first, until DIR is under --max-disk. */
 void daemon_prune(struct daemon *d);
 

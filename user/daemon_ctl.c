@@ -184,6 +184,23 @@ static double since_s(uint64_t ns)
 	return ns ? (trace_now_ns() - ns) / 1e9 : 0;
 }
 
+static double cost(const struct target *tg)
+{
+	return tg->sp.tr ? sampler_cost_pct(&tg->sp, trace_now_ns()) : 0;
+}
+
+/* The part of its time under sampling that the map probes were in. */
+static double observed(const struct target *tg)
+{
+	uint64_t now = trace_now_ns(), obs = tg->sp.total_observed_ns;
+
+	if (!tg->sp.start_ns || now <= tg->sp.start_ns)
+		return 0;
+	if (tg->sp.on)
+		obs += now - tg->sp.win_start;
+	return (double)obs / (double)(now - tg->sp.start_ns);
+}
+
 static void status_json(const struct daemon *d, FILE *f)
 {
 	struct json_writer jw;
@@ -195,9 +212,7 @@ static void status_json(const struct daemon *d, FILE *f)
 	jw_kv_double(&jw, "uptime_s", since_s(d->start_ns));
 	jw_kv_string(&jw, "dir", d->o->dir);
 	jw_kv_double(&jw, "budget_percent", d->o->budget_pct);
-	jw_kv_double(&jw, "cost_percent", 0);
-	jw_kv_double(&jw, "observed_fraction", 0);
-	jw_kv_bool(&jw, "map_operations_probed", false);
+	jw_kv_double(&jw, "hit_ns", d->hit_ns);
 	jw_kv_uint(&jw, "processes_seen", d->seen);
 	jw_kv_uint(&jw, "binaries_checked", bincache_checks(d->bins));
 	jw_kv_uint(&jw, "attach_failures", d->attach_failed);
@@ -222,7 +237,13 @@ static void status_json(const struct daemon *d, FILE *f)
 			jw_null(&jw);
 		jw_kv_string(&jw, "exe", tg->exe);
 		jw_kv_double(&jw, "guarded_s", since_s(tg->attached_ns));
-		jw_kv_double(&jw, "cost_percent", 0);
+		jw_kv_bool(&jw, "sampled", tg->sp.tr != NULL);
+		jw_kv_double(&jw, "cost_percent", cost(tg));
+		jw_kv_double(&jw, "observed_fraction", observed(tg));
+		jw_kv_uint(&jw, "hits", tg->sp.total_hits);
+		jw_kv_uint(&jw, "lost", tg->sp.lost + tg->sp.over_cap);
+		jw_kv_uint(&jw, "shared_maps", tg->findings);
+		jw_kv_uint(&jw, "reports", tg->reports);
 		jw_kv_bool(&jw, "crashed", tg->crash_ns != 0);
 		jw_end_object(&jw);
 	}
@@ -235,9 +256,9 @@ static void status_text(const struct daemon *d, FILE *f)
 {
 	fprintf(f, "gomaptrace daemon, PID %d, up %.1f s, writing to %s\n",
 		(int)getpid(), since_s(d->start_ns), safe_text(d->o->dir));
-	fprintf(f, "budget %.2f%% of one CPU; map operations are not probed "
-		"(crash guard only): cost 0%%, observed 0%% of the time\n",
-		d->o->budget_pct);
+	fprintf(f, "budget %.2f%% of one CPU per process for map-operation "
+		"probes; one hit costs %.0f ns here\n", d->o->budget_pct,
+		d->hit_ns);
 	fprintf(f, "processes seen %llu, binaries checked %llu, Go processes "
 		"guarded %zu, attach failures %llu, crashes %llu, lost "
 		"records %llu\n", (unsigned long long)d->seen,
@@ -245,17 +266,20 @@ static void status_text(const struct daemon *d, FILE *f)
 		(unsigned long long)d->attach_failed,
 		(unsigned long long)d->crashes, (unsigned long long)d->lost);
 	if (d->ntargets)
-		fprintf(f, "\n  %-8s %-8s %-10s %s\n", "PID", "NS PID",
-			"GUARDED", "EXE");
+		fprintf(f, "\n  %-8s %-8s %-9s %-7s %-9s %-12s %-6s %s\n",
+			"PID", "NS PID", "GUARDED", "COST%", "OBSERVED",
+			"HITS", "SHARED", "EXE");
 	for (size_t i = 0; i < d->ntargets; i++) {
 		const struct target *tg = d->targets[i];
 		char ns[16] = "-";
 
 		if (tg->nspid)
 			snprintf(ns, sizeof(ns), "%d", (int)tg->nspid);
-		fprintf(f, "  %-8d %-8s %-10.1f %s%s\n", (int)tg->pid, ns,
-			since_s(tg->attached_ns), safe_text(tg->exe),
-			tg->crash_ns ? "  (crashed)" : "");
+		fprintf(f, "  %-8d %-8s %-9.1f %-7.3f %-9.4f %-12llu %-6zu "
+			"%s%s\n", (int)tg->pid, ns, since_s(tg->attached_ns),
+			cost(tg), observed(tg),
+			(unsigned long long)tg->sp.total_hits, tg->findings,
+			safe_text(tg->exe), tg->crash_ns ? "  (crashed)" : "");
 	}
 	if (d->last_crash[0])
 		fprintf(f, "\nlast %s\n", d->last_crash);

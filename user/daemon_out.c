@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analysis.h"
 #include "crash.h"
 #include "daemon.h"
 #include "report.h"
@@ -202,18 +203,122 @@ int daemon_write_crash(struct daemon *d, struct target *tg, char *line,
 	return 0;
 }
 
+/* One report file, renamed into place whole. */
+static int write_file(const char *path, report_fn fn, const struct trace *t,
+		      struct errbuf *err)
+{
+	struct report_opts ro = { 0 };
+	char *tmp = NULL;
+	FILE *f = safe_fopen_temp(path, &tmp, err);
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fn(t, &ro, f, err);
+	if ((fflush(f) || fsync(fileno(f))) && !ret)
+		ret = errbuf_set(err, "%s: %s", tmp, strerror(errno));
+	if (fclose(f) && !ret)
+		ret = errbuf_set(err, "%s: %s", tmp, strerror(errno));
+	if (!ret)
+		ret = safe_rename(tmp, path, err);
+	if (ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
+size_t daemon_findings(struct target *tg)
+{
+	struct analysis_opts ao = { .fold = true };
+	struct analysis an;
+	size_t n;
+
+	if (!tg->sp.t.nevents)
+		return tg->findings;
+	if (symcache_update(&tg->sp.t, &tg->s.gb) ||
+	    analysis_run(&tg->sp.t, &ao, &an))
+		return tg->findings;
+	n = an.nfindings;
+	sampler_find_sites(&tg->sp, &tg->s.gb, &an);
+	analysis_free(&an);
+	return n;
+}
+
+int daemon_write_report(struct daemon *d, struct target *tg,
+			struct errbuf *err)
+{
+	char name[NAME_EXE_MAX + 1], stamp[32], base[4200], path[4300];
+	uint64_t now = trace_now_ns();
+	time_t wall = time(NULL);
+	struct tm tm;
+	int ret;
+
+	if (!tg->sp.tr && !tg->sp.t.nevents)
+		return 0;
+	if (symcache_update(&tg->sp.t, &tg->s.gb))
+		return errbuf_set(err, "out of memory symbolising");
+	sampler_meta(&tg->sp, d->o->budget_pct, d->hit_ns,
+		     tg->s.gb.load_bias, now);
+	for (size_t i = 0; i < tg->sp.nsites; i++)
+		symcache_pc(&tg->sp.t, &tg->s.gb,
+			    tg->sp.site_pc[i] + 5 + tg->s.gb.load_bias);
+	safe_name(tg->exe, name, sizeof(name));
+	gmtime_r(&wall, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if ((size_t)snprintf(base, sizeof(base), "%s/reports/%s-%d-%s",
+			     d->o->dir, name, (int)tg->pid, stamp) >=
+	    sizeof(base))
+		return errbuf_set(err, "%s: name too long", d->o->dir);
+	snprintf(path, sizeof(path), "%s.json", base);
+	ret = write_file(path, report_json, &tg->sp.t, err);
+	snprintf(path, sizeof(path), "%s.pb.gz", base);
+	if (!ret)
+		ret = write_file(path, report_pprof, &tg->sp.t, err);
+	tg->findings = daemon_findings(tg);
+	tg->reported_findings = tg->findings;
+	tg->reports++;
+	sampler_reset(&tg->sp, now);
+	return ret;
+}
+
 static double cost_pct(const struct daemon *d)
 {
-	(void)d;
-	return 0.0;	/* only fatal probes: they fire once, at the crash */
+	uint64_t now = trace_now_ns();
+	double worst = 0;
+
+	for (size_t i = 0; i < d->ntargets; i++) {
+		double c = d->targets[i]->sp.tr ?
+			   sampler_cost_pct(&d->targets[i]->sp, now) : 0;
+
+		if (c > worst)
+			worst = c;
+	}
+	return worst;
+}
+
+static void totals(const struct daemon *d, uint64_t *hits, uint64_t *lost,
+		   uint64_t *shared)
+{
+	*hits = d->gone_hits;
+	*lost = d->lost;
+	*shared = 0;
+	for (size_t i = 0; i < d->ntargets; i++) {
+		const struct target *tg = d->targets[i];
+
+		*hits += tg->sp.total_hits;
+		*lost += tg->sp.lost + tg->sp.over_cap;
+		*shared += tg->findings;
+	}
 }
 
 int daemon_write_metrics(const struct daemon *d, struct errbuf *err)
 {
 	char path[4200], *tmp = NULL;
+	uint64_t hits, lost, shared;
 	FILE *f;
 	int ret = 0;
 
+	totals(d, &hits, &lost, &shared);
 	if (sub(d->o, "gomaptrace.prom", path, sizeof(path)))
 		return errbuf_set(err, "%s: name too long", d->o->dir);
 	f = safe_fopen_temp(path, &tmp, err);
@@ -223,22 +328,21 @@ int daemon_write_metrics(const struct daemon *d, struct errbuf *err)
 		"# HELP gomaptrace_targets Go processes guarded now.\n"
 		"# TYPE gomaptrace_targets gauge\n"
 		"gomaptrace_targets %zu\n"
-		"# HELP gomaptrace_probe_hits_total Map-operation probe hits "
-		"(0: map operations are not probed).\n"
+		"# HELP gomaptrace_probe_hits_total Map-operation probe hits.\n"
 		"# TYPE gomaptrace_probe_hits_total counter\n"
-		"gomaptrace_probe_hits_total 0\n"
-		"# HELP gomaptrace_cost_percent Estimated CPU the probes add, "
-		"in percent of one CPU.\n"
+		"gomaptrace_probe_hits_total %llu\n"
+		"# HELP gomaptrace_cost_percent Estimated CPU the probes add to "
+		"the costliest process, in percent of one CPU.\n"
 		"# TYPE gomaptrace_cost_percent gauge\n"
 		"gomaptrace_cost_percent %.3f\n"
 		"# HELP gomaptrace_lost_records_total Records the ring buffer "
-		"had no room for.\n"
+		"had no room for, or over a report's cap.\n"
 		"# TYPE gomaptrace_lost_records_total counter\n"
 		"gomaptrace_lost_records_total %llu\n"
 		"# HELP gomaptrace_shared_maps Maps written by several "
-		"goroutines (0: map operations are not probed).\n"
+		"goroutines, in the processes guarded now.\n"
 		"# TYPE gomaptrace_shared_maps gauge\n"
-		"gomaptrace_shared_maps 0\n"
+		"gomaptrace_shared_maps %llu\n"
 		"# HELP gomaptrace_crashes_total Map crashes reported.\n"
 		"# TYPE gomaptrace_crashes_total counter\n"
 		"gomaptrace_crashes_total %llu\n"
@@ -246,7 +350,8 @@ int daemon_write_metrics(const struct daemon *d, struct errbuf *err)
 		"could not be guarded.\n"
 		"# TYPE gomaptrace_attach_failures_total counter\n"
 		"gomaptrace_attach_failures_total %llu\n",
-		d->ntargets, cost_pct(d), (unsigned long long)d->lost,
+		d->ntargets, (unsigned long long)hits, cost_pct(d),
+		(unsigned long long)lost, (unsigned long long)shared,
 		(unsigned long long)d->crashes,
 		(unsigned long long)d->attach_failed);
 	if (fflush(f) || ferror(f))

@@ -439,6 +439,55 @@ static void json_private(struct json_writer *jw, const struct trace *t,
 	jw_end_object(jw);
 }
 
+/*
+ * A call-site probe: the CALL's address, where it is, and how the kernel
+ * runs the probe there (a CALL rel32 is emulated: no single-step).
+ */
+static void json_site_probe(struct json_writer *jw, const struct trace *t,
+			    uint64_t ret)
+{
+	uint32_t nf;
+	const struct trace_frame *f = trace_pc_frames(t, ret, &nf);
+
+	jw_start_object(jw);
+	jw_kv_hex(jw, "pc", ret - 5);
+	jw_kv_string(jw, "instruction", "call rel32");
+	jw_kv_string(jw, "method", "emulated");
+	if (nf) {
+		jw_kv_string(jw, "function", f[0].function);
+		jw_kv_string(jw, "file", f[0].file);
+		jw_kv_uint(jw, "line", f[0].line);
+	}
+	jw_end_object(jw);
+}
+
+/* The daemon's reports: which part of the time the map probes were in. */
+static void json_sampling(struct json_writer *jw, const struct trace *t)
+{
+	const typeof(t->meta.sampling) *sa = &t->meta.sampling;
+
+	if (!sa->on)
+		return;
+	jw_key(jw, "sampling");
+	jw_start_object(jw);
+	jw_kv_uint(jw, "observed_ns", sa->observed_ns);
+	jw_kv_uint(jw, "span_ns", sa->span_ns);
+	jw_kv_double(jw, "observed_fraction", sa->span_ns ?
+		     (double)sa->observed_ns / (double)sa->span_ns : 0);
+	jw_kv_double(jw, "budget_percent", sa->budget_pct);
+	jw_kv_double(jw, "cost_percent", sa->cost_pct);
+	jw_kv_double(jw, "hit_ns", sa->hit_ns);
+	jw_kv_uint(jw, "site_hits", sa->site_hits);
+	jw_kv_double(jw, "site_observed_fraction", sa->span_ns ?
+		     (double)sa->site_observed_ns / (double)sa->span_ns : 0);
+	jw_key(jw, "site_probes");
+	jw_start_array(jw);
+	for (uint32_t i = 0; i < sa->nsites && i < 16; i++)
+		json_site_probe(jw, t, sa->site_ret[i]);
+	jw_end_array(jw);
+	jw_end_object(jw);
+}
+
 static void json_body(struct json_writer *jw, const struct trace *t,
 		      const struct analysis *an, const size_t *by_events,
 		      const size_t *order, const struct report_opts *o)
@@ -452,6 +501,7 @@ static void json_body(struct json_writer *jw, const struct trace *t,
 	jw_kv_bool(jw, "complete", t->complete);
 	jw_kv_uint(jw, "probes", t->meta.nprobes);
 	jw_kv_uint(jw, "slow_probes", t->meta.nslow);
+	json_sampling(jw, t);
 	jw_key(jw, "maps");
 	jw_start_array(jw);
 	for (size_t i = 0; i < an->nmaps; i++)

@@ -149,6 +149,20 @@ struct trace_meta {
 	uint32_t nprobes;	/* uprobes attached */
 	uint32_t nslow;		/* of which single-stepped (slow fallback) */
 	int32_t exit_status;	/* run: as a shell reports it; -1 unknown */
+	/*
+	 * The daemon's duty-cycled sampling (not in trace files): the map
+	 * probes were in for observed_ns of span_ns.
+	 */
+	struct {
+		bool on;
+		uint64_t observed_ns, span_ns;
+		double budget_pct, cost_pct, hit_ns;
+		/* Call-site probes: each CALL's run-time address + 5 (a
+		 * return address, symbolised as one). */
+		uint32_t nsites;
+		uint64_t site_ret[16];
+		uint64_t site_observed_ns, site_hits;
+	} sampling;
 };
 
 struct trace_index;		/* private hash indexes */

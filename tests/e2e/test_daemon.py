@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import time
 
@@ -240,7 +241,7 @@ def test_one_daemon_and_status(tmp_path):
     assert pid2 not in g and sleeper.pid not in g
     st = d.status()
     assert st["schema"] == "gomaptrace.status/1" and st["pid"] == d.p.pid
-    assert st["map_operations_probed"] is False
+    assert st["budget_percent"] == 1 and st["hit_ns"] > 0
     text = subprocess.run([GMT, "status", "--run-dir", str(d.run)],
                           capture_output=True, text=True, timeout=30)
     assert text.returncode == 0
@@ -298,10 +299,13 @@ def test_max_disk_drops_the_oldest(tmp_path):
     go_ahead(app)
     wait_until(lambda: d.crashes(), "the crash report")
     wait_until(lambda: not (reports / "old1.json").exists(), "the pruning")
-    assert sorted(os.listdir(reports)) == ["old2.json"]
-    assert len(d.crashes()) == 1
     rc, err, _ = d.stop()
     assert rc == 0, err
+    assert not (reports / "old0.json").exists()
+    assert len(d.crashes()) == 1
+    total = sum(f.stat().st_blocks * 512 for f in d.dir.rglob("*")
+                if f.is_file() and f.parent != d.dir)
+    assert total <= 1 << 20, total
 
 
 @pytest.mark.parametrize("bad", [["--budget", "0"], ["--budget", "101"],
@@ -323,3 +327,109 @@ def test_status_without_daemon(tmp_path):
     assert p.returncode == 1
     assert p.stderr == ("gomaptrace: no gomaptrace daemon is running "
                         f"(nothing listens on {tmp_path}/daemon.sock)\n")
+
+
+@pytest.mark.parametrize("go", ["go1.19", "go1.26"])
+def test_sampled_within_budget(go, tmp_path):
+    """The map probes duty-cycled within the default budget: the shared map
+    of mutex_server reported in DIR/reports (JSON and pprof) with its site,
+    the observed part of the time said, the estimated cost under 1 %."""
+    exe = go_build("mutex_server", go=go)
+    touch = source_line("mutex_server", "@touch")
+    d = Daemon(tmp_path, "--interval", "2s")
+    app = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout.readline().strip() == "ready"
+        reports = d.dir / "reports"
+        wait_until(lambda: any(f.suffix == ".json"
+                               for f in reports.iterdir()), "a report")
+        st = d.status()
+        (t,) = [x for x in st["targets"] if x["pid"] == app.pid]
+    finally:
+        app.kill()
+        app.wait()
+    (js,) = sorted(reports.glob("*.json"))[:1]
+    assert js.name.startswith(f"mutex_server-{go}-") and \
+        f"-{app.pid}-" in js.name
+    pb = js.with_name(js.name[:-len(".json")] + ".pb.gz").read_bytes()
+    assert pb[:2] == b"\x1f\x8b"
+    r = json.loads(js.read_text())
+    sa = r["sampling"]
+    assert sa["budget_percent"] == 1 and sa["hit_ns"] == st["hit_ns"]
+    assert 0 < sa["observed_fraction"] <= 1
+    assert 0 < sa["cost_percent"] <= 1.0
+    assert 0 < t["cost_percent"] <= 1.0 and 0 < t["observed_fraction"] <= 1
+    shared = [m for m in r["maps"] if m["verdict"] in ("shared", "contended")]
+    assert len(shared) == 1, [m["verdict"] for m in r["maps"]]
+    m = shared[0]
+    assert m["type"] == "map[string]int" and m["writers"]["goroutines"] == 3
+    assert {(f["function"], f["line"]) for s in m["sites"]
+            for f in s["frames"][:1]} == {("main.(*sessions).touch", touch)}
+    assert r["events"] == m["events"] == m["ops"]["assign"]
+    rc, err, _ = d.stop()
+    assert rc == 0, err
+    prom = (d.dir / "gomaptrace.prom").read_text()
+    hits = int(re.search(r"^gomaptrace_probe_hits_total (\d+)$", prom,
+                         re.M).group(1))
+    assert hits >= r["events"]
+
+
+def byte_at(binary, vaddr):
+    """The file's byte at a link-time address, from its PT_LOAD headers."""
+    with open(binary, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        typ, _, off, va, _, filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize)
+        if typ == 1 and va <= vaddr < va + filesz:
+            return data[off + vaddr - va]
+    raise AssertionError(f"{vaddr:#x} is in no PT_LOAD of {binary}")
+
+
+def test_targeted_call_site_probes(tmp_path):
+    """A map found shared gets probes at its call sites (the CALL into the
+    runtime, emulated by the kernel), in while the map functions' probes
+    are out: with the budget spent on a goroutine hammering private maps,
+    the shared map is still seen whole, at its own cost only."""
+    exe = go_build("shared_private", go="go1.26")
+    shared = source_line("shared_private", "@shared")
+    d = Daemon(tmp_path, "--interval", "2s")
+    app = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+    reports = d.dir / "reports"
+
+    def with_sites():
+        for f in sorted(reports.glob("*.json")):
+            try:
+                r = json.loads(f.read_text())
+            except ValueError:
+                continue        # not there whole yet: never, by rename
+            if r["sampling"]["site_hits"]:
+                return r
+        return None
+
+    try:
+        assert app.stdout.readline().strip() == "ready"
+        wait_until(with_sites, "a report with call-site hits", 60)
+        st = d.guarded()[app.pid]
+    finally:
+        app.kill()
+        app.wait()
+    r = with_sites()
+    sa = r["sampling"]
+    (site,) = sa["site_probes"]
+    assert (site["function"], site["line"]) == \
+        ("main.(*registry).put", shared)
+    assert site["file"].endswith("/tests/go/shared_private/main.go")
+    assert (site["instruction"], site["method"]) == ("call rel32", "emulated")
+    assert byte_at(exe, int(site["pc"], 16)) == 0xe8
+    assert 0 < sa["site_observed_fraction"] <= 1
+    assert sa["observed_fraction"] < 1      # the map probes duty-cycled
+    m = [m for m in r["maps"] if m["verdict"] in ("shared", "contended")]
+    assert len(m) == 1 and m[0]["writers"]["goroutines"] == 3, r["maps"]
+    assert {f["line"] for s in m[0]["sites"] for f in s["frames"][:1]} == \
+        {shared}
+    assert sa["cost_percent"] <= 1.0 and st["cost_percent"] <= 1.0
+    rc, err, _ = d.stop()
+    assert rc == 0, err

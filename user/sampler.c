@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+/* Duty-cycled map-operation probes within a budget (sampler.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "sampler.h"
+#include "symcache.h"
+
+#define SAMPLER_RING_BYTES	(4u << 20)
+#define MAX_OFF_NS		600000000000ULL	/* 10 min */
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static int on_event(void *ctx, const struct gmt_event *ev,
+		    const struct gmt_fatal_event *fatal)
+{
+	struct sampler *sp = ctx;
+
+	if (fatal)
+		return 0;	/* the crash session has its own */
+	if (ev->flags & GMT_EV_SITE) {
+		sp->site_hits_off++;
+		sp->site_hits++;
+	} else {
+		sp->win_hits++;
+	}
+	sp->hits++;
+	sp->total_hits++;
+	if (sp->t.nevents >= SAMPLER_MAX_EVENTS ||
+	    trace_add_gmt_event(&sp->t, ev))
+		sp->over_cap++;
+	return 0;
+}
+
+int sampler_start(struct sampler *sp, const struct gobin *gb, pid_t pid,
+		  struct errbuf *err)
+{
+	struct tracer_opts to = { .pid = pid,
+				  .ringbuf_bytes = SAMPLER_RING_BYTES };
+	uint64_t now;
+
+	memset(sp, 0, sizeof(*sp));
+	tracer_opts_set_ops(&to, TRACE_DEFAULT_OPS & ~(1u << GMT_OP_FATAL));
+	if (trace_init(&sp->t))
+		return errbuf_set(err, "out of memory");
+	sp->t.no_map_table = true;
+	if (tracer_open(&sp->tr, gb, &to, err)) {
+		sp->failed = true;
+		return -1;
+	}
+	/* The window opens as the probes go in, not as the load began. */
+	now = trace_now_ns();
+	sp->on = true;
+	sp->start_ns = sp->span_start = sp->win_start = now;
+	sp->win_len = SAMPLER_FIRST_WIN_NS;
+	sp->t.meta.start_ns = now;
+	sp->t.meta.wall_start_ns = trace_wall_now_ns();
+	sp->t.meta.pid = pid;
+	sp->t.meta.ops_mask = TRACE_DEFAULT_OPS & ~(1u << GMT_OP_FATAL);
+	snprintf(sp->t.meta.command, sizeof(sp->t.meta.command), "daemon");
+	symcache_meta(&sp->t, gb);
+	return 0;
+}
+
+static void drain(struct sampler *sp)
+{
+	uint64_t lost;
+
+	while (tracer_poll(sp->tr, 0, on_event, sp) > 0)
+		;
+	lost = tracer_lost(sp->tr);
+	if (lost > sp->lost_seen) {
+		/* A lost record was a hit too: it cost the same. */
+		sp->win_hits += lost - sp->lost_seen;
+		sp->hits += lost - sp->lost_seen;
+		sp->total_hits += lost - sp->lost_seen;
+		sp->lost += lost - sp->lost_seen;
+		sp->lost_seen = lost;
+	}
+}
+
+/* Call-site probes out: what they cost while in is known now. */
+static void sites_out(struct sampler *sp, double hit_ns, uint64_t now)
+{
+	uint64_t len = now - sp->sites_since;
+
+	if (!sp->sites_on)
+		return;
+	tracer_detach_sites(sp->tr);
+	sp->sites_on = false;
+	sp->cost_ns += (double)sp->site_hits_off * hit_ns;
+	sp->site_frac = len ? (double)sp->site_hits_off * hit_ns / (double)len :
+			0;
+	sp->site_observed_ns += now - max_u64(sp->sites_since, sp->span_start);
+	sp->site_hits_off = 0;
+}
+
+static void sites_in(struct sampler *sp, const struct gobin *gb,
+		     double budget_frac, uint64_t now)
+{
+	struct errbuf err = { 0 };
+
+	if (!sp->nsites || sp->sites_dropped)
+		return;
+	/* Too dear for the budget on their own: map probes only. */
+	if (sp->site_frac >= budget_frac / 2 ||
+	    tracer_attach_sites(sp->tr, gb, sp->sites, sp->nsites, &err)) {
+		sp->sites_dropped = true;
+		return;
+	}
+	sp->sites_on = true;
+	sp->sites_since = now;
+}
+
+void sampler_sites_now(struct sampler *sp, const struct gobin *gb,
+		       double budget_frac, uint64_t now)
+{
+	if (sp->tr && !sp->on && !sp->sites_on)
+		sites_in(sp, gb, budget_frac, now);
+}
+
+/*
+ * The window is over: what it cost decides how long the probes stay out,
+ * so that on average they add no more than the budget, the call-site
+ * probes in meanwhile included: off = len * (used - b) / (b - sites).
+ */
+static void end_window(struct sampler *sp, const struct gobin *gb,
+		       double budget_frac, double hit_ns, uint64_t now)
+{
+	uint64_t len = now - sp->win_start;
+	double used = (double)sp->win_hits * hit_ns / (double)(len ? len : 1);
+	double room = budget_frac;
+	uint64_t off;
+
+	sp->observed_ns += now - max_u64(sp->win_start, sp->span_start);
+	sp->total_observed_ns += len;
+	sp->cost_ns += (double)sp->win_hits * hit_ns;
+	sp->win_hits = 0;
+	if (used <= budget_frac) {
+		/* Cheap enough to stay in: a new window at once. */
+		sp->win_start = now;
+		sp->win_len = SAMPLER_WIN_NS;
+		return;
+	}
+	if (sp->nsites && !sp->sites_dropped && sp->site_frac < budget_frac / 2)
+		room = budget_frac - sp->site_frac;
+	off = (uint64_t)((double)len * (used - budget_frac) / room);
+	if (off > MAX_OFF_NS)
+		off = MAX_OFF_NS;
+	tracer_detach_probes(sp->tr);
+	sp->on = false;
+	sp->next_on = now + off;
+	sites_in(sp, gb, budget_frac, now);
+}
+
+uint64_t sampler_tick(struct sampler *sp, const struct gobin *gb,
+		      double budget_frac, double hit_ns, uint64_t now)
+{
+	struct errbuf err = { 0 };
+
+	if (!sp->tr)
+		return UINT64_MAX;
+	drain(sp);
+	if (sp->on && now - sp->win_start >= sp->win_len) {
+		drain(sp);
+		end_window(sp, gb, budget_frac, hit_ns, now);
+	}
+	if (!sp->on && now >= sp->next_on) {
+		drain(sp);
+		sites_out(sp, hit_ns, now);
+		if (tracer_attach_probes(sp->tr, gb, &err))
+			return sp->next_on = now + MAX_OFF_NS;
+		sp->on = true;
+		sp->win_start = now;
+		sp->win_len = SAMPLER_WIN_NS;
+	}
+	return sp->on ? sp->win_start + sp->win_len : sp->next_on;
+}
+
+/*
+ * Amortised: a window's cost is spread over the off time it bought, so
+ * the figure is what the process pays on average, never above the budget
+ * but for a window still open.
+ */
+double sampler_cost_pct(const struct sampler *sp, uint64_t now)
+{
+	uint64_t end = !sp->on && sp->next_on > now ? sp->next_on : now;
+	uint64_t span = end - sp->start_ns;
+
+	return span ? 100.0 * sp->cost_ns / (double)span : 0;
+}
+
+void sampler_meta(struct sampler *sp, double budget_pct, double hit_ns,
+		  uint64_t bias, uint64_t now)
+{
+	uint64_t observed = sp->observed_ns;
+
+	if (sp->on)
+		observed += now - max_u64(sp->win_start, sp->span_start);
+	sp->t.meta.sampling.on = true;
+	sp->t.meta.sampling.observed_ns = observed;
+	sp->t.meta.sampling.span_ns = now - sp->span_start;
+	sp->t.meta.sampling.budget_pct = budget_pct;
+	sp->t.meta.sampling.cost_pct = sampler_cost_pct(sp, now);
+	sp->t.meta.sampling.hit_ns = hit_ns;
+	sp->t.meta.sampling.nsites = sp->nsites;
+	for (size_t i = 0; i < sp->nsites; i++)
+		sp->t.meta.sampling.site_ret[i] = sp->site_pc[i] + 5 + bias;
+	sp->t.meta.sampling.site_hits = sp->site_hits;
+	sp->t.meta.sampling.site_observed_ns = sp->site_observed_ns +
+		(sp->sites_on ? now - max_u64(sp->sites_since, sp->span_start) :
+				0);
+	sp->t.meta.end_ns = now;
+	sp->t.lost = sp->lost + sp->over_cap;
+	sp->t.complete = true;
+}
+
+void sampler_reset(struct sampler *sp, uint64_t now)
+{
+	trace_drop_events(&sp->t);
+	sp->t.dropped = 0;
+	sp->observed_ns = 0;
+	sp->span_start = now;
+	sp->hits = sp->over_cap = sp->lost = sp->site_hits = 0;
+	sp->site_observed_ns = 0;
+	sp->t.meta.start_ns = now;
+	sp->t.meta.wall_start_ns = trace_wall_now_ns();
+}
+
+void sampler_stop(struct sampler *sp)
+{
+	tracer_close(sp->tr);
+	sp->tr = NULL;
+	trace_free(&sp->t);
+}
+
+/* The map function a CALL rel32 at link-time a calls: its op, or -1. */
+static int call_op(const struct gobin *gb, uint64_t a)
+{
+	const uint8_t *p = elf_vaddr_ptr(&gb->elf, a, 5);
+	uint64_t to;
+
+	if (!p || p[0] != 0xe8)
+		return -1;
+	to = a + 5 + (uint64_t)(int64_t)(int32_t)((uint32_t)p[1] |
+		(uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
+		(uint32_t)p[4] << 24);
+	for (size_t i = 0; i < gb->nprobes; i++)
+		if (gb->probes[i].entry == to &&
+		    gb->probes[i].op != GMT_OP_FATAL)
+			return gb->probes[i].op;
+	return -1;
+}
+
+static void add_site(struct sampler *sp, const struct gobin *gb, uint64_t ret)
+{
+	uint64_t call = ret - gb->load_bias - 5;
+	int64_t off;
+	int op;
+
+	for (size_t i = 0; i < sp->nsites; i++)
+		if (sp->site_pc[i] == call)
+			return;
+	op = call_op(gb, call);
+	off = op < 0 ? -1 : elf_vaddr_to_offset(&gb->elf, call);
+	if (off < 0 || sp->nsites >= TRACER_MAX_SITES)
+		return;
+	sp->site_pc[sp->nsites] = call;
+	sp->sites[sp->nsites++] = (struct site_probe){ (uint8_t)op, off };
+}
+
+size_t sampler_find_sites(struct sampler *sp, const struct gobin *gb,
+			  const struct analysis *an)
+{
+	for (size_t i = 0; i < an->nfindings; i++) {
+		const struct an_map *m = &an->maps[i];
+
+		for (size_t j = 0; j < m->nlines; j++) {
+			const struct trace_stack *st =
+				&sp->t.stacks[m->lines[j].stack];
+
+			if (st->n && st->pc[0] > gb->load_bias + 5)
+				add_site(sp, gb, st->pc[0]);
+		}
+	}
+	return sp->nsites;
+}
