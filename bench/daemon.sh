@@ -66,9 +66,9 @@ interval() {
 			 h1=$(target_hits "$BENCH_TMP/run" "$CADDY"); }
 	awk -v r="$rate" -v n="$n" -v c="$((c1 - c0))" -v d="$((d1 - d0))" \
 		-v s="$INTERVAL_S" -v h0="$h0" -v h1="$h1" -v f="$FLOOR_NS" \
-		'BEGIN { printf "%s %.2f %.2f %s\n", r, c / n / 1000,
-		d / s / 1e7, h0 == "-" || h1 == "-" ? "-" :
-		sprintf("%.2f", (h1 - h0) * f / s / 1e7) }'
+		'BEGIN { p = "-"
+		if (h0 != "-" && h1 != "-") p = sprintf("%.2f", (h1 - h0) * f / s / 1e7)
+		printf "%s %.2f %.2f %s\n", r, c / n / 1000, d / s / 1e7, p }'
 }
 
 for budget in $BUDGETS; do
