@@ -32,8 +32,8 @@ static void usage(FILE *out)
 		"      --run-dir DIR    the daemon's (default /run/gomaptrace)\n"
 		CLI_HELP_HELP "\n"
 		"Examples:\n"
-		"  gomaptrace status\n"
-		"  gomaptrace status --json | jq .targets\n");
+		"  gomaptrace status --json | jq .targets\n"
+		"  gomaptrace status --run-dir /run/gomaptrace\n");
 }
 
 static int parse_opt(int c, const char *arg, void *ctx)

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import GMT, gmt, go_build, source_line
 
-SUBCOMMANDS = ["run", "record", "report", "top", "info", "symbolize"]
+SUBCOMMANDS = ["run", "record", "report", "top", "info", "symbolize", "daemon",
+               "status"]
 
 # A value -p must refuse, and the rest of a command line that is otherwise
 # fine: the refusal must come from the value alone.
