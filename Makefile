@@ -46,7 +46,8 @@ CI_FUZZ_SECONDS ?= 15
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
 .PHONY: all deps test unit e2e demo bench bench-report fuzz fuzz-build \
-	clean vmlinux check-deps install uninstall static
+	clean vmlinux check-deps install uninstall static bench-deps \
+	bench-daemon bench-rss bench-soak
 
 all: $(BUILD)/gomaptrace
 
@@ -196,6 +197,25 @@ $(BENCH_OUT)/gen_trace: bench/gen_trace.c $(LIB_OBJS) | $(BENCH_OUT)
 
 bench-report: all $(BENCH_OUT)/gen_trace
 	@BUILD=$(BUILD) bench/report.sh
+
+# The daemon's benchmarks (bench/daemon*.sh; none runs in `make test`):
+# bench-daemon, caddy's throughput under wrk with the daemon on and off and
+# how soon a shared map is reported; bench-rss, the daemon's memory with 20
+# Go processes of 3 binaries; bench-soak, its memory and lost records over
+# SOAK_SECONDS (default 600) on a busy server. Results in build/bench/.
+SOAK_SECONDS ?= 600
+
+bench-deps:
+	@bench/daemon-deps.sh
+
+bench-daemon: deps bench-deps all $(BENCH_OUT)/floor
+	@BUILD=$(BUILD) bench/daemon.sh
+
+bench-rss: deps bench-deps all
+	@BUILD=$(BUILD) bench/daemon-rss.sh
+
+bench-soak: deps bench-deps all
+	@BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) bench/daemon-soak.sh
 
 fuzz-build: $(FUZZ_BINS)
 
