@@ -12,8 +12,9 @@
  *                 "unwatched PID"
  * stdout, besides: "ready" once the probes are in; per fatal record
  * "fatal PID STATUS TID..." (the freeze's status and the snapshot's
- * threads); at EOF (every process left is unwatched as above) one
- * "records PID N" per process any record came from, then "done".
+ * threads), for the first fatal record of the process only; at EOF (every process left is unwatched as above) one
+ * "records PID OPS FATALS" per process any record came from (map
+ * operations, fatal records), then "done".
  * --full traces map operations too (crash-only otherwise).
  */
 #define _GNU_SOURCE
@@ -39,11 +40,12 @@ struct proc {
 	struct trace t;
 	struct guard *g;
 	bool crashed;
+	bool reported;	/* both writers may reach the fatal path: one line */
 };
 
 struct seen {
 	uint32_t pid;
-	uint64_t n;
+	uint64_t ops, fatals;
 };
 
 static struct gobin gb;
@@ -61,12 +63,13 @@ static struct proc *find(pid_t pid)
 	return NULL;
 }
 
-static void count(uint32_t pid)
+static void count(uint32_t pid, bool fatal)
 {
 	for (int i = 0; i < MAX_SEEN; i++) {
 		if (seen[i].pid == pid || !seen[i].pid) {
 			seen[i].pid = pid;
-			seen[i].n++;
+			seen[i].ops += !fatal;
+			seen[i].fatals += fatal;
 			return;
 		}
 	}
@@ -78,7 +81,7 @@ static int on_event(void *ctx, const struct gmt_event *ev,
 	struct proc *p = find(ev->pid);
 
 	(void)ctx;
-	count(ev->pid);
+	count(ev->pid, fatal);
 	if (!p)
 		return 0;	/* not watched: the test fails on the count */
 	guard_early(p->g, &p->t);
@@ -97,6 +100,9 @@ static void report_fatal(struct proc *p)
 
 	guard_fatal(p->g, &p->t);
 	p->crashed = false;
+	if (p->reported)
+		return;
+	p->reported = true;
 	if (!p->t.nfreezes) {
 		printf("fatal %d none\n", (int)p->pid);
 		return;
@@ -149,6 +155,7 @@ static void unwatch(struct proc *p)
 	tracer_unwatch(tr, p->pid);
 	p->t.meta.end_ns = trace_now_ns();
 	p->t.complete = true;
+	p->t.lost = tracer_lost(tr);
 	gb.load_bias = p->bias;
 	symcache_update(&p->t, &gb);
 	gb.load_bias = own;
@@ -228,8 +235,9 @@ int main(int argc, char **argv)
 		if (procs[i].pid)
 			unwatch(&procs[i]);
 	for (int i = 0; i < MAX_SEEN && seen[i].pid; i++)
-		printf("records %u %llu\n", seen[i].pid,
-		       (unsigned long long)seen[i].n);
+		printf("records %u %llu %llu\n", seen[i].pid,
+		       (unsigned long long)seen[i].ops,
+		       (unsigned long long)seen[i].fatals);
 	printf("done\n");
 	tracer_close(tr);
 	gobin_close(&gb);
