@@ -214,3 +214,24 @@ def test_sigkill_inside_one_freeze(go_v, tmp_path):
     go(b)
     died_unfrozen(b, pb)
     wait_gone(pb)
+
+
+@pytest.mark.parametrize("go_v", ["go1.26"])
+def test_watchdog_bounds_each_freeze(go_v, tmp_path):
+    """The helper overstays in every freeze: each process's own watchdog
+    resumes it first, A's and then B's (B's watchdog was not woken, nor
+    left blind, by A's freeze)."""
+    exe = go_build(NAME, go=go_v)
+    h = helper(exe, tmp_path, env={"GOMAPTRACE_TEST_HOLD_FREEZE_MS": "1000",
+                                   "GOMAPTRACE_FREEZE_MAX_MS": "50"})
+    (a, pa), (b, pb) = (start_target(exe) for _ in range(2))
+    watch(h, pa)
+    watch(h, pb)
+    for app, pid in ((a, pa), (b, pb)):
+        go(app)
+        assert app.wait(timeout=30) == 2
+        assert app.stderr.read().splitlines()[0] == FATAL
+        line = h.stdout.readline().split()
+        assert line[:3] == ["fatal", str(pid), "released_early"], line
+    h.stdin.close()
+    assert h.wait(timeout=30) == 0

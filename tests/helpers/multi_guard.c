@@ -10,11 +10,11 @@
  *   watch PID     tracer_watch + guard_open (freeze all); "watched PID"
  *   unwatch PID   guard_close, OUTDIR/PID.gmt written, tracer_unwatch;
  *                 "unwatched PID"
- * stdout, besides: "ready" once the probes are in; per fatal record
- * "fatal PID STATUS TID..." (the freeze's status and the snapshot's
- * threads), for the first fatal record of the process only; at EOF (every process left is unwatched as above) one
- * "records PID OPS FATALS" per process any record came from (map
- * operations, fatal records), then "done".
+ * stdout, besides: "ready" once the probes are in; for the first fatal
+ * record of a process "fatal PID STATUS TID...": the freeze's status
+ * (frozen, released_early, else status_N) and the snapshot's threads; at
+ * EOF (every process left is unwatched as above) one "records PID OPS
+ * FATALS" per process any record came from, then "done".
  * --full traces map operations too (crash-only otherwise).
  */
 #define _GNU_SOURCE
@@ -94,6 +94,19 @@ static int on_event(void *ctx, const struct gmt_event *ev,
 	return 1;
 }
 
+/* One word, as the JSON report's freeze status says it. */
+static const char *status_word(uint32_t status)
+{
+	static char other[32];
+
+	if (status == SNAP_FROZEN)
+		return "frozen";
+	if (status == SNAP_RELEASED_EARLY)
+		return "released_early";
+	snprintf(other, sizeof(other), "status_%u", status);
+	return other;
+}
+
 static void report_fatal(struct proc *p)
 {
 	const struct trace_freeze *f;
@@ -108,7 +121,7 @@ static void report_fatal(struct proc *p)
 		return;
 	}
 	f = &p->t.freezes[p->t.nfreezes - 1];
-	printf("fatal %d %s", (int)p->pid, snap_status_name(f->status));
+	printf("fatal %d %s", (int)p->pid, status_word(f->status));
 	for (size_t i = 0; i < f->nthreads; i++)
 		printf(" %u", f->threads[i].tid);
 	printf("\n");
