@@ -42,6 +42,9 @@ struct tracer_opts {
 	 * Many processes of the binary (pid must be 0): the probes act only
 	 * for the processes tracer_watch() names, each guarded on its own
 	 * (guard.h). Costs a hash lookup per probe hit; without it, none.
+	 * The uprobes are in every process of the binary, so an unwatched
+	 * one still takes each hit's trap (measured: ~6-7 us here, the
+	 * same as a watched one's); only the recording is skipped.
 	 */
 	bool multi;
 };
