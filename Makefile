@@ -35,6 +35,9 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# Test drivers the e2e tests run (not commands of the tool).
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(HELPER_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 # The fuzzers are always sanitized: one set in build/fuzz serves both builds.
 FUZZ_DIR  := build/fuzz
@@ -118,6 +121,9 @@ uninstall:
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIB_OBJS) | $(BUILD)/tests/helpers
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 # libFuzzer needs clang; the readers are rebuilt with the sanitizers and
 # coverage into their own libgobin.a. fuzz_trace_file also links the trace
 # reader and the reports (FUZZ_APP_LIB: the linker takes only the objects
@@ -154,17 +160,18 @@ $(FUZZ_DIR)/%: tests/fuzz/%.c $(FUZZ_GOBIN_LIB) | $(FUZZ_DIR)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_INC) -Iuser/gobin \
 		-Iinclude $< $(FUZZ_LIBS) $(FUZZ_GOBIN_LIB) -lz -o $@
 
-$(BUILD) $(OBJDIR) $(OBJDIR)/gobin $(BUILD)/tests $(FUZZ_DIR) \
+$(BUILD) $(OBJDIR) $(OBJDIR)/gobin $(BUILD)/tests $(BUILD)/tests/helpers \
+$(FUZZ_DIR) \
 $(FUZZ_OBJDIR) $(FUZZ_OBJDIR)/gobin:
 	mkdir -p $@
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(HELPER_BINS)
 
 test: deps all unit fuzz-build static
 	@GMT_BUILD=$(BUILD) GMT_FUZZ_DIR=$(FUZZ_DIR) \
 		GMT_FUZZ_SECONDS=$(CI_FUZZ_SECONDS) tests/run_tests.sh
 
-e2e: all
+e2e: all $(HELPER_BINS)
 	@tests/run_tests.sh --e2e-only
 
 demo: deps all

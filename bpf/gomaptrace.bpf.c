@@ -20,6 +20,12 @@
 
 /* Set by user space before load; the verifier sees them as constants. */
 const volatile __u32 target_tgid = 0;
+/*
+ * Multi mode (tracer_opts.multi): the probes act for the processes in
+ * watched only, and each process freezes on its own (freezes). A constant,
+ * so the single-target programs keep none of that code.
+ */
+const volatile bool multi = false;
 const volatile __s32 goid_offset = -1;
 const volatile __u32 flag_offset = 0;
 const volatile __u8 flag_mask = 0;
@@ -283,9 +289,25 @@ static __always_inline void remember(const struct gmt_event *e)
 	h->next++;
 }
 
+/*
+ * Multi mode: the processes user space watches (tracer_watch), each with
+ * its guard's freeze mode. Single-target objects size it to one entry and
+ * never look at it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GMT_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, struct gmt_watch);
+} watched SEC(".maps");
+
 static __always_inline bool wanted(__u64 pid_tgid)
 {
-	return !target_tgid || (pid_tgid >> 32) == target_tgid;
+	__u32 tgid = pid_tgid >> 32;
+
+	if (multi)
+		return bpf_map_lookup_elem(&watched, &tgid) != NULL;
+	return !target_tgid || tgid == target_tgid;
 }
 
 /* One program per kind of operation: the kind is a constant in each. */
@@ -378,6 +400,12 @@ OP_PROGRAMS(op_iter_next, GMT_OP_ITER_NEXT)
  * (both writers may notice the race) leaves it alone. The freeze is ended
  * by user space with SIGCONT, or by its watchdog, woken through guard_rb,
  * if user space dies or overstays.
+ *
+ * Multi mode keeps the same state per process in freezes instead (the
+ * first fatal of a tgid inserts it: once per process), takes the mode from
+ * the process's watched entry, and wakes that process's watchdog through a
+ * ring of its own (guard_rbs, by tgid); freeze_count tells user space a
+ * freeze happened without a lookup per record.
  */
 __u32 freeze_mode;		/* GMT_FREEZE_*: written by user space */
 __u32 freeze_state;		/* GMT_FROZEN, GMT_FREEZE_SKIP_TRACED; 0 */
@@ -396,6 +424,29 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096);
 } guard_rb SEC(".maps");
+
+__u32 freeze_count;		/* multi: freezes so far, of any process */
+__u32 snap_tgid;		/* multi: the process snap_threads reads */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GMT_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, struct gmt_freeze);
+} freezes SEC(".maps");
+
+/* One watchdog's ring: never consumed, only watched for readability. */
+struct guard_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, GMT_MAX_WATCHED);
+	__type(key, __u32);
+	__array(values, struct guard_ring);
+} guard_rbs SEC(".maps");
 
 #define GMT_SIGSTOP	19
 
@@ -434,28 +485,84 @@ static __always_inline bool under_debugger(void)
 	return BPF_CORE_READ(task, ptrace) != 0;
 }
 
-static __always_inline void guard_freeze(struct pt_regs *regs, __u32 tid)
+static __always_inline bool may_freeze(struct pt_regs *regs, __u32 mode)
 {
-	__u32 zero = 0, one = 1, state = GMT_FROZEN;
-	__u64 ts;
+	if (mode == GMT_FREEZE_OFF)
+		return false;
+	return mode != GMT_FREEZE_MAP || is_map_error(regs);
+}
 
-	if (freeze_mode == GMT_FREEZE_OFF || freeze_state)
-		return;
-	if (freeze_mode == GMT_FREEZE_MAP && !is_map_error(regs))
+/* Stops the process unless it is under a debugger: the resulting state. */
+static __always_inline __u32 stop_process(void)
+{
+	if (under_debugger())
+		return GMT_FREEZE_SKIP_TRACED;
+	if (bpf_send_signal(GMT_SIGSTOP))
+		return GMT_FREEZE_FAILED;
+	return GMT_FROZEN;
+}
+
+static __always_inline void freeze_single(struct pt_regs *regs,
+					  __u64 pid_tgid)
+{
+	struct gmt_guard_wake wake = { .tgid = pid_tgid >> 32 };
+	__u32 zero = 0, one = 1, state;
+
+	if (freeze_state || !may_freeze(regs, freeze_mode))
 		return;
 	if (bpf_map_update_elem(&freeze_once, &zero, &one, BPF_NOEXIST))
 		return;		/* another fatal got there first */
-	if (under_debugger())
-		state = GMT_FREEZE_SKIP_TRACED;
-	else if (bpf_send_signal(GMT_SIGSTOP))
-		state = GMT_FREEZE_FAILED;
-	ts = bpf_ktime_get_ns();
-	freeze_ns = ts;
-	freeze_tid = tid;
+	state = stop_process();
+	wake.ns = bpf_ktime_get_ns();
+	freeze_ns = wake.ns;
+	freeze_tid = (__u32)pid_tgid;
 	freeze_state = state;
 	if (state == GMT_FROZEN)
-		bpf_ringbuf_output(&guard_rb, &ts, sizeof(ts),
+		bpf_ringbuf_output(&guard_rb, &wake, sizeof(wake),
 				   BPF_RB_FORCE_WAKEUP);
+}
+
+/*
+ * The entry is inserted before the stop (the insert decides which fatal
+ * wins) with state 0; its state, written last, is what user space acts on,
+ * so the BPF side is done with the entry once user space sees it.
+ */
+static __always_inline void freeze_multi(struct pt_regs *regs, __u64 pid_tgid)
+{
+	struct gmt_guard_wake wake = { .tgid = pid_tgid >> 32 };
+	struct gmt_freeze fz = { .tid = (__u32)pid_tgid }, *p;
+	struct gmt_watch *w;
+	void *ring;
+	__u32 state;
+
+	w = bpf_map_lookup_elem(&watched, &wake.tgid);
+	if (!w || !may_freeze(regs, w->freeze_mode))
+		return;
+	if (bpf_map_update_elem(&freezes, &wake.tgid, &fz, BPF_NOEXIST))
+		return;		/* this process froze once already */
+	p = bpf_map_lookup_elem(&freezes, &wake.tgid);
+	if (!p)
+		return;
+	state = stop_process();
+	wake.ns = bpf_ktime_get_ns();
+	p->ns = wake.ns;
+	p->state = state;
+	__sync_fetch_and_add(&freeze_count, 1);
+	if (state != GMT_FROZEN)
+		return;
+	ring = bpf_map_lookup_elem(&guard_rbs, &wake.tgid);
+	if (ring)
+		bpf_ringbuf_output(ring, &wake, sizeof(wake),
+				   BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_output(&guard_rb, &wake, sizeof(wake), BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline void guard_freeze(struct pt_regs *regs, __u64 pid_tgid)
+{
+	if (multi)
+		freeze_multi(regs, pid_tgid);
+	else
+		freeze_single(regs, pid_tgid);
 }
 
 /*
@@ -478,7 +585,7 @@ static __always_inline int record_fatal(struct pt_regs *regs)
 	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
 	if (!f) {
 		count_lost();
-		guard_freeze(regs, (__u32)pid_tgid);
+		guard_freeze(regs, pid_tgid);
 		return 0;
 	}
 	fill_event(&f->ev, s, regs, pid_tgid, false);
@@ -496,7 +603,7 @@ static __always_inline int record_fatal(struct pt_regs *regs)
 	f->msg_len = len;
 	/* The process is about to die: have the reader look now. */
 	/* Stop first: when the reader wakes, the freeze is already known. */
-	guard_freeze(regs, (__u32)pid_tgid);
+	guard_freeze(regs, pid_tgid);
 	bpf_ringbuf_submit(f, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
@@ -516,7 +623,8 @@ int fatal_e(struct pt_regs *regs)
 }
 
 /*
- * The guard's snapshot: every thread of the target with the registers it
+ * The guard's snapshot: every thread of the target (multi mode: of the
+ * process user space names in snap_tgid) with the registers it
  * was stopped with (its saved user registers) and its scheduler state, so
  * user space knows when all of them have stopped.
  */
@@ -526,8 +634,9 @@ int snap_threads(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	struct gmt_thread_regs r = {};
 	struct pt_regs *regs;
+	__u32 tgid = multi ? snap_tgid : target_tgid;
 
-	if (!task || !target_tgid || task->tgid != target_tgid)
+	if (!task || !tgid || task->tgid != tgid)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)

@@ -92,8 +92,9 @@ struct gmt_history {
 };
 
 /*
- * The crash guard (user/guard.c). freeze_mode in the BPF object's .bss says
- * which fatals stop the process; freeze_state says what the first one did.
+ * The crash guard (user/guard.c). freeze_mode in the BPF object's .bss (multi
+ * mode: the process's struct gmt_watch) says which fatals stop the process;
+ * freeze_state (multi: its struct gmt_freeze) says what the first one did.
  */
 enum gmt_freeze_mode {
 	GMT_FREEZE_OFF = 0,
@@ -106,6 +107,38 @@ enum gmt_freeze_state {
 	GMT_FROZEN = 1,
 	GMT_FREEZE_SKIP_TRACED = 2,	/* under a debugger (task->ptrace) */
 	GMT_FREEZE_FAILED = 3,		/* bpf_send_signal refused */
+};
+
+/*
+ * Multi mode (tracer_opts.multi): one BPF object serves every process of a
+ * binary; the probes act only for the tgids in the watched map, each with
+ * the freeze mode its guard armed (GMT_FREEZE_OFF until then).
+ */
+#define GMT_MAX_WATCHED	4096	/* processes one multi-mode object serves */
+
+struct gmt_watch {
+	__u32 freeze_mode;	/* enum gmt_freeze_mode */
+	__u32 _pad;
+};
+
+/*
+ * Multi mode's freeze state of one process (the freezes map, by tgid): the
+ * first fatal of the process inserts it, so each process freezes once.
+ * state is written last by the BPF side; resumed only by user space.
+ */
+struct gmt_freeze {
+	__u32 state;		/* enum gmt_freeze_state; 0 while being set */
+	__u32 tid;		/* the thread that froze it */
+	__u64 ns;		/* bpf_ktime_get_ns() of the stop */
+	__u32 resumed;		/* 1: by the guard, 2: by its watchdog */
+	__u32 _pad;
+};
+
+/* What a freeze writes to guard_rb (and, multi, to its guard's own ring). */
+struct gmt_guard_wake {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 ns;
 };
 
 /* One thread as the snapshot iterator saw it (its saved user registers). */

@@ -50,11 +50,27 @@ struct rt_layout {
 	uint64_t g_m, g_sched, m_g0, m_curg, buf_sp, buf_pc, buf_bp;
 };
 
+/*
+ * Where a guard's freeze state lives: the object's .bss when it serves one
+ * target, else (multi mode) the process's entry in the freezes map, read
+ * and written through its fd. The watchdog uses the same.
+ */
+struct fz_ref {
+	volatile struct gomaptrace_bpf__bss *bss;	/* NULL: multi mode */
+	int fd;			/* freezes */
+	__u32 tgid;
+};
+
 struct guard {
 	struct rt_layout rt;
 	struct gomaptrace_bpf *skel;
-	const struct gobin *gb;
+	struct gobin *gb;	/* shared in multi mode: see with_bias() */
 	pid_t pid;
+	bool multi;
+	struct fz_ref fz;
+	uint64_t bias;		/* multi: the process's own load bias */
+	uint32_t seen_count;	/* multi: freeze_count last looked at */
+	int ring_fd;		/* multi: the watchdog's own wake-up ring */
 	int pidfd;
 	int memfd;
 	int life_fd;		/* write end: its closing wakes the watchdog */
@@ -109,14 +125,56 @@ static int send_cont(int pidfd)
 	return syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0);
 }
 
+/* ---- the freeze state ---- */
+
+static bool fz_get(const struct fz_ref *r, struct gmt_freeze *f)
+{
+	if (!r->bss) {
+		if (bpf_map_lookup_elem(r->fd, &r->tgid, f))
+			return false;
+		return true;
+	}
+	f->state = r->bss->freeze_state;
+	f->tid = r->bss->freeze_tid;
+	f->ns = r->bss->freeze_ns;
+	f->resumed = r->bss->freeze_resumed;
+	return true;
+}
+
+static void fz_set_resumed(const struct fz_ref *r, uint32_t by)
+{
+	struct gmt_freeze f;
+
+	if (r->bss) {
+		r->bss->freeze_resumed = by;
+		return;
+	}
+	/* The BPF side is done with an entry whose state is set. */
+	if (!bpf_map_lookup_elem(r->fd, &r->tgid, &f)) {
+		f.resumed = by;
+		bpf_map_update_elem(r->fd, &r->tgid, &f, BPF_EXIST);
+	}
+}
+
+static uint32_t fz_state(const struct fz_ref *r)
+{
+	struct gmt_freeze f;
+
+	return fz_get(r, &f) ? f.state : GMT_FREEZE_NONE;
+}
+
 /* ---- the watchdog ---- */
 
-/* Keeps fds a < b < c open, closes every other one above stderr. */
-static void close_others(int a, int b, int c)
-{
-	int keep[3] = { a, b, c }, lo = 3;
+#define WD_FDS	4
 
-	for (int i = 0; i < 3; i++) {
+/* Keeps the n fds of keep (sorted, -1s first) open, closes the others. */
+static void close_others(const int *keep, int n)
+{
+	int lo = 3;
+
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < lo)
+			continue;
 		if (keep[i] > lo)
 			syscall(SYS_close_range, lo, keep[i] - 1, 0);
 		lo = keep[i] + 1;
@@ -124,10 +182,10 @@ static void close_others(int a, int b, int c)
 	syscall(SYS_close_range, lo, ~0U, 0);
 }
 
-static void sort3(int *v)
+static void sort_fds(int *v, int n)
 {
-	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2 - i; j++)
+	for (int i = 0; i < n - 1; i++)
+		for (int j = 0; j < n - 1 - i; j++)
 			if (v[j] > v[j + 1]) {
 				int x = v[j];
 
@@ -149,17 +207,24 @@ static void quiet_stdio(void)
 		close(fd);
 }
 
-static bool frozen(volatile struct gomaptrace_bpf__bss *b)
+/* Frozen and not resumed yet; *ns: when it stopped. */
+static bool frozen(const struct fz_ref *r, uint64_t *ns)
 {
-	return b->freeze_state == GMT_FROZEN && !b->freeze_resumed;
+	struct gmt_freeze f;
+
+	if (!fz_get(r, &f) || f.state != GMT_FROZEN || f.resumed)
+		return false;
+	if (ns)
+		*ns = f.ns;
+	return true;
 }
 
-static void wd_resume(volatile struct gomaptrace_bpf__bss *b, int pidfd)
+static void wd_resume(const struct fz_ref *r, int pidfd)
 {
-	if (!frozen(b))
+	if (!frozen(r, NULL))
 		return;
 	send_cont(pidfd);
-	b->freeze_resumed = 2;	/* by the watchdog */
+	fz_set_resumed(r, 2);	/* by the watchdog */
 }
 
 /*
@@ -169,12 +234,12 @@ static void wd_resume(volatile struct gomaptrace_bpf__bss *b, int pidfd)
  * target exits. Costs nothing while the target runs.
  */
 __attribute__((noreturn))
-static void watchdog(int life, int rb, int pidfd,
-		     volatile struct gomaptrace_bpf__bss *b, uint64_t max_ns,
-		     pid_t target)
+static void watchdog(int life, int rb, int pidfd, const struct fz_ref *r,
+		     uint64_t max_ns, pid_t target)
 {
 	bool woken = false;
-	int fds[3] = { life, rb, pidfd };
+	int fds[WD_FDS] = { life, rb, pidfd, r->bss ? -1 : r->fd };
+	uint64_t ns;
 	char name[16];
 
 	setsid();
@@ -185,8 +250,8 @@ static void watchdog(int life, int rb, int pidfd,
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	sort3(fds);
-	close_others(fds[0], fds[1], fds[2]);
+	sort_fds(fds, WD_FDS);
+	close_others(fds, WD_FDS);
 	quiet_stdio();
 	for (;;) {
 		struct pollfd p[3] = {
@@ -197,11 +262,11 @@ static void watchdog(int life, int rb, int pidfd,
 		int timeout = -1;
 		char c;
 
-		if (frozen(b)) {
-			uint64_t end = b->freeze_ns + max_ns, now = now_ns();
+		if (frozen(r, &ns)) {
+			uint64_t end = ns + max_ns, now = now_ns();
 
 			if (now >= end) {
-				wd_resume(b, pidfd);
+				wd_resume(r, pidfd);
 				continue;
 			}
 			timeout = (int)((end - now) / 1000000) + 1;
@@ -215,17 +280,21 @@ static void watchdog(int life, int rb, int pidfd,
 		if (p[0].revents && read(life, &c, 1) <= 0)
 			break;		/* we are gone, or done */
 	}
-	wd_resume(b, pidfd);
+	wd_resume(r, pidfd);
 	_exit(0);
 }
 
 /*
  * Forked twice, so it is not our child: `run`'s program stays our only
  * one, and nothing of ours waits for it. The middle process only forks.
+ * In multi mode it watches a ring of its own, which only its process's
+ * freeze writes to: the shared guard_rb, never consumed, would wake every
+ * watchdog at the first freeze and leave them blind to the next.
  */
 static int start_watchdog(struct guard *g, struct errbuf *err)
 {
-	int life[2], rb = bpf_map__fd(g->skel->maps.guard_rb), st = 0;
+	int life[2], st = 0;
+	int rb = g->multi ? g->ring_fd : bpf_map__fd(g->skel->maps.guard_rb);
 	pid_t mid;
 
 	if (pipe2(life, O_CLOEXEC))
@@ -236,8 +305,8 @@ static int start_watchdog(struct guard *g, struct errbuf *err)
 		pid_t wd = fork();
 
 		if (!wd)
-			watchdog(life[0], rb, g->pidfd, g->skel->bss,
-				 g->max_ns, g->pid);
+			watchdog(life[0], rb, g->pidfd, &g->fz, g->max_ns,
+				 g->pid);
 		_exit(wd < 0 ? 1 : 0);
 	}
 	close(life[0]);
@@ -319,6 +388,60 @@ static void read_layout(const struct gobin *gb, struct rt_layout *l)
 			free((void *)p[i]);
 }
 
+/* The snapshot iterator, limited by the kernel to the process if it can. */
+static struct bpf_link *attach_iter(struct guard *g)
+{
+	DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, o);
+	union bpf_iter_link_info li;
+	struct bpf_link *l;
+
+	memset(&li, 0, sizeof(li));
+	li.task.pid = g->pid;
+	o.link_info = &li;
+	o.link_info_len = sizeof(li);
+	l = bpf_program__attach_iter(g->skel->progs.snap_threads, &o);
+	if (l)
+		return l;
+	/* Before 6.1 it walks every task; the program still filters. */
+	return bpf_program__attach_iter(g->skel->progs.snap_threads, NULL);
+}
+
+/* Multi mode: the process's mode in its watched entry (OFF: disarmed). */
+static int set_mode(struct guard *g, uint32_t mode)
+{
+	struct gmt_watch w = { .freeze_mode = mode };
+	__u32 tgid = g->pid;
+
+	return bpf_map_update_elem(bpf_map__fd(g->skel->maps.watched), &tgid,
+				   &w, BPF_EXIST);
+}
+
+/*
+ * Multi mode: what the guard needs of its own, since the object and the
+ * gobin serve other processes too: the process's load bias, the ring
+ * that wakes its watchdog, and a look at freeze_count from now on.
+ */
+static int open_multi(struct guard *g, struct errbuf *err)
+{
+	struct gmt_watch w;
+	__u32 tgid = g->pid;
+	int rbs = bpf_map__fd(g->skel->maps.guard_rbs);
+
+	if (bpf_map_lookup_elem(bpf_map__fd(g->skel->maps.watched), &tgid, &w))
+		return errbuf_set(err, "cannot guard process %d: it is not "
+				  "watched (tracer_watch)", (int)g->pid);
+	if (gobin_pid_bias(g->gb, g->pid, &g->bias, err))
+		return -1;
+	g->seen_count = g->skel->bss->freeze_count;
+	g->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "gmt_wd_ring", 0, 0,
+				    4096, NULL);
+	if (g->ring_fd < 0 ||
+	    bpf_map_update_elem(rbs, &tgid, &g->ring_fd, BPF_ANY))
+		return errbuf_set(err, "cannot make process %d's watchdog "
+				  "ring: %s", (int)g->pid, strerror(errno));
+	return 0;
+}
+
 int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
 	       pid_t pid, uint32_t mode, struct errbuf *err)
 {
@@ -328,9 +451,14 @@ int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
 	if (!g)
 		return errbuf_set(err, "out of memory");
 	g->skel = tracer_skel(tr);
-	g->gb = gb;
+	/* Written only for a snapshot's length: see with_bias(). */
+	g->gb = (struct gobin *)gb;
 	g->pid = pid;
-	g->memfd = g->life_fd = g->pidfd = -1;
+	g->multi = tracer_multi(tr);
+	g->fz = (struct fz_ref){ .bss = g->multi ? NULL : g->skel->bss,
+				 .fd = bpf_map__fd(g->skel->maps.freezes),
+				 .tgid = pid };
+	g->memfd = g->life_fd = g->pidfd = g->ring_fd = -1;
 	g->mode = mode;
 	g->max_ns = env_long("GOMAPTRACE_FREEZE_MAX_MS", DEFAULT_MAX_MS) *
 		    1000000ULL;
@@ -338,20 +466,37 @@ int guard_open(struct guard **out, struct tracer *tr, const struct gobin *gb,
 	*out = g;
 	if (g->mode == GMT_FREEZE_OFF || !g->skel->bss)
 		return 0;
+	/*
+	 * A process we may not signal (no CAP_KILL for another user's) would
+	 * be stopped by the BPF side and never resumed: never freeze it.
+	 */
+	if (kill(pid, 0) && errno == EPERM)
+		return errbuf_set(err, "no permission to signal process %d "
+				  "(CAP_KILL): it could not be resumed",
+				  (int)pid);
+	if (g->multi && open_multi(g, err))
+		return -1;
 	read_layout(gb, &g->rt);
 	g->pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (g->pidfd < 0)
 		return errbuf_set(err, "cannot guard process %d: pidfd_open: "
 				  "%s", (int)pid, strerror(errno));
-	g->iter = bpf_program__attach_iter(g->skel->progs.snap_threads, NULL);
+	g->iter = attach_iter(g);
 	if (!g->iter)
 		return errbuf_set(err, "cannot attach the thread iterator: %s",
 				  strerror(errno));
 	if (start_watchdog(g, err))
 		return -1;
 	/* Armed last: a freeze needs the watchdog to be there. */
-	if (!g->tracer_pid)
+	if (g->tracer_pid)
+		return 0;
+	if (!g->multi) {
 		g->skel->bss->freeze_mode = g->mode;
+		return 0;
+	}
+	if (set_mode(g, g->mode))
+		return errbuf_set(err, "cannot arm the guard of process %d: "
+				  "%s", (int)pid, strerror(errno));
 	return 0;
 }
 
@@ -404,10 +549,13 @@ static bool to_curg(void *ctx, uint64_t *pc, uint64_t *sp, uint64_t *bp)
 static int read_threads(struct guard *g, struct gmt_thread_regs *r, int max,
 			bool *all_stopped)
 {
-	int fd = bpf_iter_create(bpf_link__fd(g->iter)), n = 0;
 	size_t got = 0, cap = (size_t)max * sizeof(*r);
 	ssize_t k;
+	int fd, n = 0;
 
+	/* Multi mode: the program's filter (the daemon is single-threaded). */
+	g->skel->bss->snap_tgid = g->pid;
+	fd = bpf_iter_create(bpf_link__fd(g->iter));
 	if (fd < 0)
 		return -1;
 	while (got < cap && (k = read(fd, (char *)r + got, cap - got)) > 0)
@@ -778,14 +926,14 @@ static void hold_for_tests(void)
 
 static void resume(struct guard *g, struct trace_freeze *f)
 {
-	volatile struct gomaptrace_bpf__bss *b = g->skel->bss;
+	struct gmt_freeze fz;
 
-	if (b->freeze_resumed) {
+	if (!fz_get(&g->fz, &fz) || fz.resumed) {
 		f->status = SNAP_RELEASED_EARLY;
 		return;
 	}
 	send_cont(g->pidfd);
-	b->freeze_resumed = 1;
+	fz_set_resumed(&g->fz, 1);
 	f->resume_ns = now_ns();
 }
 
@@ -845,14 +993,14 @@ static void name_map_type(struct guard *g, struct trace *t, uint64_t type)
  * The snapshot of a freeze (f->msg aside: the fatal record may not have
  * been read yet). The process is resumed when this returns.
  */
-static void snapshot(struct guard *g, struct trace *t, uint32_t state,
-		     struct trace_freeze *f)
+static void snapshot(struct guard *g, struct trace *t,
+		     const struct gmt_freeze *fz, struct trace_freeze *f)
 {
-	volatile struct gomaptrace_bpf__bss *b = g->skel->bss;
+	uint32_t state = fz->state;
 
 	f->mode = g->mode;
-	f->tid = b->freeze_tid;
-	f->freeze_ns = b->freeze_ns;
+	f->tid = fz->tid;
+	f->freeze_ns = fz->ns;
 	if (state == GMT_FREEZE_SKIP_TRACED) {
 		f->status = SNAP_NOT_FROZEN_DEBUGGER;
 		f->tracer_pid = tracer_pid(g->pid);
@@ -878,38 +1026,69 @@ static void snapshot(struct guard *g, struct trace *t, uint32_t state,
 	}
 }
 
+/*
+ * Multi mode shares the gobin among the processes of its binary, each
+ * with its own load bias (a PIE's differs per process): the snapshot
+ * (unwinding, symbolising, naming types) runs with this process's. The
+ * gobin is only ever used from one thread (the daemon is single-threaded),
+ * and gets its own bias back before this returns.
+ */
+static void with_bias(struct guard *g, struct trace *t,
+		      const struct gmt_freeze *fz, struct trace_freeze *f)
+{
+	uint64_t own = g->gb->load_bias;
+
+	if (g->multi)
+		g->gb->load_bias = g->bias;
+	snapshot(g, t, fz, f);
+	g->gb->load_bias = own;
+}
+
+/*
+ * Multi mode: one read of freeze_count per call while no process froze;
+ * a look at this process's entry only when some process did.
+ */
+static bool maybe_frozen(struct guard *g)
+{
+	uint32_t n;
+
+	if (!g->multi)
+		return g->skel->bss->freeze_state == GMT_FROZEN;
+	n = g->skel->bss->freeze_count;
+	if (n == g->seen_count)
+		return false;
+	g->seen_count = n;
+	return fz_state(&g->fz) == GMT_FROZEN;
+}
+
 int guard_early(struct guard *g, struct trace *t)
 {
-	volatile struct gomaptrace_bpf__bss *b;
+	struct gmt_freeze fz;
 
-	if (!g || g->done || g->early || !g->skel->bss)
+	if (!g || g->done || g->early || !g->skel->bss || !maybe_frozen(g))
 		return 0;
-	b = g->skel->bss;
-	if (b->freeze_state != GMT_FROZEN)
+	if (!fz_get(&g->fz, &fz) || fz.state != GMT_FROZEN)
 		return 0;
 	g->early = true;
-	snapshot(g, t, b->freeze_state, &g->pending);
+	with_bias(g, t, &fz, &g->pending);
 	return 0;
 }
 
 int guard_fatal(struct guard *g, struct trace *t)
 {
-	volatile struct gomaptrace_bpf__bss *b;
 	struct trace_freeze f = { 0 };
-	uint32_t state;
+	struct gmt_freeze fz;
 
 	if (!g || g->done)
 		return 0;
 	g->saw_fatal = true;
-	b = g->skel->bss;
-	state = b ? b->freeze_state : 0;
-	if (!state)
+	if (!g->skel->bss || !fz_get(&g->fz, &fz) || !fz.state)
 		return 0;
 	g->done = true;
 	if (g->early)
 		f = g->pending;
 	else
-		snapshot(g, t, state, &f);
+		with_bias(g, t, &fz, &f);
 	fatal_msg(t, f.tid, f.msg, sizeof(f.msg));
 	return add(t, &f);
 }
@@ -923,17 +1102,37 @@ static uint32_t unfrozen_status(const struct guard *g)
 	return SNAP_NOT_FROZEN_MODE;
 }
 
+/* No more freezes; resumes the process if it is frozen still. */
+static void disarm(struct guard *g)
+{
+	if (!g->skel->bss)
+		return;
+	if (!g->multi)
+		g->skel->bss->freeze_mode = GMT_FREEZE_OFF;
+	else if (g->pidfd >= 0)
+		set_mode(g, GMT_FREEZE_OFF);	/* fails once unwatched */
+	if (frozen(&g->fz, NULL) && g->pidfd >= 0) {
+		send_cont(g->pidfd);
+		fz_set_resumed(&g->fz, 1);
+	}
+}
+
+/* Multi mode: the process's freeze entry and ring go with its guard. */
+static void forget(struct guard *g)
+{
+	__u32 tgid = g->pid;
+
+	if (!g->multi || !g->skel->bss)
+		return;
+	bpf_map_delete_elem(g->fz.fd, &tgid);
+	bpf_map_delete_elem(bpf_map__fd(g->skel->maps.guard_rbs), &tgid);
+}
+
 void guard_close(struct guard *g, struct trace *t)
 {
 	if (!g)
 		return;
-	if (g->skel->bss) {
-		g->skel->bss->freeze_mode = GMT_FREEZE_OFF;
-		if (frozen(g->skel->bss) && g->pidfd >= 0) {
-			send_cont(g->pidfd);
-			g->skel->bss->freeze_resumed = 1;
-		}
-	}
+	disarm(g);
 	if (t && !g->done && g->early) {
 		/* Frozen, but its fatal record never came. */
 		g->done = true;
@@ -950,6 +1149,9 @@ void guard_close(struct guard *g, struct trace *t)
 	}
 	if (g->life_fd >= 0)
 		close(g->life_fd);
+	forget(g);
+	if (g->ring_fd >= 0)
+		close(g->ring_fd);
 	bpf_link__destroy(g->iter);
 	if (g->pidfd >= 0)
 		close(g->pidfd);

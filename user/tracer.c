@@ -42,6 +42,7 @@ struct tracer {
 	struct bpf_link **links;
 	size_t nlinks;
 	size_t nslow;
+	bool multi;
 	struct hist_table hist;
 	/* The current tracer_poll() call's consumer. */
 	tracer_event_fn fn;
@@ -162,6 +163,10 @@ static int check_opts(const struct gobin *gb, const struct tracer_opts *o,
 				  MIN_RINGBUF_BYTES);
 	if (o->pid < 0)
 		return errbuf_set(err, "invalid pid %d", (int)o->pid);
+	if (o->multi && o->pid)
+		return errbuf_set(err, "a tracer of many processes takes no "
+				  "pid (%d): give each to tracer_watch",
+				  (int)o->pid);
 	if (gb->flag.mask > 0xff)
 		return errbuf_set(err, "write flag mask 0x%x does not fit the "
 				  "runtime's flag byte", gb->flag.mask);
@@ -174,6 +179,7 @@ static void configure(struct tracer *t, const struct gobin *gb,
 	struct gomaptrace_bpf__rodata *ro = t->skel->rodata;
 
 	ro->target_tgid = o->pid;
+	ro->multi = o->multi;
 	ro->goid_offset = gb->goid_offset;
 	ro->flag_offset = gb->flag.offset;
 	ro->flag_mask = gb->flag.mask;
@@ -220,6 +226,13 @@ static int load(struct tracer *t, const struct gobin *gb,
 		return errbuf_set(err, "cannot open the BPF object: %s",
 				  strerror(errno));
 	configure(t, gb, o);
+	t->multi = o->multi;
+	if (!o->multi) {
+		/* Multi mode's per-process maps: one unused entry each. */
+		bpf_map__set_max_entries(t->skel->maps.watched, 1);
+		bpf_map__set_max_entries(t->skel->maps.freezes, 1);
+		bpf_map__set_max_entries(t->skel->maps.guard_rbs, 1);
+	}
 	if (crash_only(o)) {
 		/*
 		 * Only the fatal probes: the map-operation programs are not
@@ -611,6 +624,35 @@ int tracer_histories(struct tracer *t, tracer_history_fn fn, void *ctx)
 	free(kern);
 	free(merged);
 	return n;
+}
+
+int tracer_watch(struct tracer *t, pid_t pid)
+{
+	struct gmt_watch w = { .freeze_mode = GMT_FREEZE_OFF };
+	__u32 tgid = pid;
+
+	if (!t->multi || pid <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Already watched: its entry (its guard's mode) stays as it is. */
+	if (!bpf_map_update_elem(bpf_map__fd(t->skel->maps.watched), &tgid,
+				 &w, BPF_NOEXIST) || errno == EEXIST)
+		return 0;
+	return -1;
+}
+
+void tracer_unwatch(struct tracer *t, pid_t pid)
+{
+	__u32 tgid = pid;
+
+	if (t->multi && pid > 0)
+		bpf_map_delete_elem(bpf_map__fd(t->skel->maps.watched), &tgid);
+}
+
+bool tracer_multi(const struct tracer *t)
+{
+	return t->multi;
 }
 
 void tracer_close(struct tracer *t)

@@ -38,6 +38,15 @@ struct tracer_opts {
 					 * 0: every process running the binary */
 	bool ops[GMT_NOPS];		/* which kinds of probe to attach */
 	uint32_t ringbuf_bytes;		/* a power of two >= 64 KiB; 0 = 64 MiB */
+	/*
+	 * Many processes of the binary (pid must be 0): the probes act only
+	 * for the processes tracer_watch() names, each guarded on its own
+	 * (guard.h). Costs a hash lookup per probe hit; without it, none.
+	 * The uprobes are in every process of the binary, so an unwatched
+	 * one still takes each hit's trap (measured: ~6-7 us here, the
+	 * same as a watched one's); only the recording is skipped.
+	 */
+	bool multi;
 };
 
 struct tracer;
@@ -82,6 +91,20 @@ size_t tracer_nattached(const struct tracer *t, size_t *nslow);
 typedef void (*tracer_history_fn)(void *ctx, uint32_t tid,
 				  const struct gmt_history *h);
 int tracer_histories(struct tracer *t, tracer_history_fn fn, void *ctx);
+/*
+ * Multi mode: start acting for process pid (its map operations recorded,
+ * its fatals sent and, once guard_open() armed it, frozen). Watching a
+ * watched process again changes nothing. Returns 0, or -1 with errno set
+ * (EINVAL: not a multi tracer or a bad pid; E2BIG: GMT_MAX_WATCHED
+ * processes watched already).
+ */
+int tracer_watch(struct tracer *t, pid_t pid);
+/*
+ * Multi mode: stop acting for pid (its probe hits return at once). Close
+ * its guard first: a freeze in progress is its guard's to end.
+ */
+void tracer_unwatch(struct tracer *t, pid_t pid);
+bool tracer_multi(const struct tracer *t);
 void tracer_close(struct tracer *t);
 /* The loaded BPF object, for the crash guard (user/guard.c). */
 struct gomaptrace_bpf *tracer_skel(struct tracer *t);

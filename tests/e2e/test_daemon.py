@@ -367,7 +367,13 @@ def test_sampled_within_budget(go, tmp_path):
     r = json.loads(js.read_text())
     sa = r["sampling"]
     assert sa["budget_percent"] == 1 and sa["hit_ns"] == st["hit_ns"]
-    assert 0 < sa["observed_fraction"] <= 1
+    # The map functions' probes, or (the map found shared) its call
+    # sites' while those are out: one of them watched.
+    assert 0 <= sa["observed_fraction"] <= 1, sa
+    assert 0 <= sa["site_observed_fraction"] <= 1, sa
+    assert sa["observed_fraction"] + sa["site_observed_fraction"] > 0, sa
+    assert r["events"] == m_events(r) and \
+        sa["site_hits"] <= r["events"], sa
     assert r["events"] > 0 and t["hits"] >= r["events"]
     assert 0 <= sa["cost_percent"] <= 1.0
     assert 0 <= t["cost_percent"] <= 1.0 and 0 < t["observed_fraction"] <= 1
@@ -384,6 +390,11 @@ def test_sampled_within_budget(go, tmp_path):
     hits = int(re.search(r"^gomaptrace_probe_hits_total (\d+)$", prom,
                          re.M).group(1))
     assert hits >= r["events"]
+
+
+def m_events(report):
+    return sum(m["events"] for m in report["maps"]) + \
+        report["private"]["events"]
 
 
 def byte_at(binary, vaddr):

@@ -878,34 +878,28 @@ static int pid_paths(pid_t pid, char *path, size_t plen, char *exe,
 }
 
 /*
- * Load bias from /proc/PID/maps: a mapping of the executable (same inode)
+ * Load bias from /proc/PID/maps: a mapping of the executable (inode ino)
  * at file offset O starting at S maps link-time address V(O), so the bias
  * is S - V(O) with V(O) from the PT_LOAD segment holding O.
  */
-static int read_bias(struct gobin *gb, struct errbuf *err)
+static int bias_in_maps(const struct gobin *gb, pid_t pid, ino_t ino,
+			uint64_t *bias, struct errbuf *err)
 {
 	char maps[64], line[4096 + 128];
-	struct stat st;
 	FILE *f;
 	int ret = -1;
 
-	gb->load_bias = 0;
-	if (gb->elf.type != ET_DYN)
-		return 0;
-	if (stat(gb->path, &st))
-		return errbuf_set(err, "PID %d: %s: %s", (int)gb->pid,
-				  gb->path, strerror(errno));
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)gb->pid);
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
 	f = fopen(maps, "re");
 	if (!f)
 		return errbuf_set(err, "PID %d: cannot read %s: %s",
-				  (int)gb->pid, maps, strerror(errno));
+				  (int)pid, maps, strerror(errno));
 	while (ret && fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off, ino;
+		unsigned long long start, end, off, i_no;
 		char perms[8];
 
 		if (sscanf(line, "%llx-%llx %7s %llx %*s %llu", &start, &end,
-			   perms, &off, &ino) != 5 || ino != st.st_ino)
+			   perms, &off, &i_no) != 5 || i_no != ino)
 			continue;
 		for (size_t i = 0; i < gb->elf.nsegments; i++) {
 			const struct elf_segment *s = &gb->elf.segments[i];
@@ -913,16 +907,45 @@ static int read_bias(struct gobin *gb, struct errbuf *err)
 
 			if (off < page || off >= s->offset + s->filesz)
 				continue;
-			gb->load_bias = start - (s->vaddr - s->offset + off);
+			*bias = start - (s->vaddr - s->offset + off);
 			ret = 0;
 			break;
 		}
 	}
 	fclose(f);
 	if (ret)
-		errbuf_set(err, "PID %d: no mapping of %s in %s", (int)gb->pid,
+		errbuf_set(err, "PID %d: no mapping of %s in %s", (int)pid,
 			   gb->exe, maps);
 	return ret;
+}
+
+static int read_bias(struct gobin *gb, struct errbuf *err)
+{
+	struct stat st;
+
+	gb->load_bias = 0;
+	if (gb->elf.type != ET_DYN)
+		return 0;
+	if (stat(gb->path, &st))
+		return errbuf_set(err, "PID %d: %s: %s", (int)gb->pid,
+				  gb->path, strerror(errno));
+	return bias_in_maps(gb, gb->pid, st.st_ino, &gb->load_bias, err);
+}
+
+int gobin_pid_bias(const struct gobin *gb, pid_t pid, uint64_t *bias,
+		   struct errbuf *err)
+{
+	char exe[64];
+	struct stat st;
+
+	*bias = 0;
+	if (gb->elf.type != ET_DYN)
+		return 0;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	if (stat(exe, &st))
+		return errbuf_set(err, "PID %d: %s: %s", (int)pid, exe,
+				  strerror(errno));
+	return bias_in_maps(gb, pid, st.st_ino, bias, err);
 }
 
 int gobin_open_pid(struct gobin *gb, pid_t pid, struct errbuf *err)

@@ -109,6 +109,13 @@ struct gobin {
 int gobin_open_path(struct gobin *gb, const char *path, struct errbuf *err);
 /* Opens /proc/PID/exe (via /proc/PID/root for containers), reads the bias. */
 int gobin_open_pid(struct gobin *gb, pid_t pid, struct errbuf *err);
+/*
+ * The load bias of another process running gb's binary (a PIE maps it
+ * anywhere): what gb->load_bias is for gb->pid. 0 for a fixed-address
+ * binary. One gobin can so serve every process of its binary.
+ */
+int gobin_pid_bias(const struct gobin *gb, pid_t pid, uint64_t *bias,
+		   struct errbuf *err);
 /* Parse an in-memory image (fuzzing, tests); data must outlive gb. */
 int gobin_open_mem(struct gobin *gb, const uint8_t *data, size_t size,
 		   struct errbuf *err);
