@@ -16,7 +16,8 @@
 #include "event.h"
 #include "gomaptrace.skel.h"
 
-#define CALLS		400	/* per batch: short, so a loaded host still leaves some unpreempted */
+/* Short batches: a loaded host still leaves some unpreempted. */
+#define CALLS		400
 #define BATCHES		60
 #define RING_BYTES	(1u << 20)
 

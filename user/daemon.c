@@ -218,7 +218,7 @@ static void forget(struct daemon *d, size_t i)
 	if (tg->sp.hits)
 		report(d, tg);
 	d->gone_hits += tg->sp.total_hits;
-	d->lost += tg->sp.lost + tg->sp.over_cap;
+	d->lost += tg->sp.total_lost + tg->sp.total_over_cap;
 	sampler_stop(&tg->sp);
 	d->lost += session_lost(&tg->s);
 	session_close(&tg->s);

@@ -184,6 +184,18 @@ static double since_s(uint64_t ns)
 	return ns ? (trace_now_ns() - ns) / 1e9 : 0;
 }
 
+static uint64_t all_lost(const struct daemon *d)
+{
+	uint64_t n = d->lost;
+
+	for (size_t i = 0; i < d->ntargets; i++) {
+		const struct sampler *sp = &d->targets[i]->sp;
+
+		n += sp->total_lost + sp->total_over_cap;
+	}
+	return n;
+}
+
 static double cost(const struct target *tg)
 {
 	return tg->sp.tr ? sampler_cost_pct(&tg->sp, trace_now_ns()) : 0;
@@ -217,7 +229,8 @@ static void status_json(const struct daemon *d, FILE *f)
 	jw_kv_uint(&jw, "binaries_checked", bincache_checks(d->bins));
 	jw_kv_uint(&jw, "attach_failures", d->attach_failed);
 	jw_kv_uint(&jw, "crashes", d->crashes);
-	jw_kv_uint(&jw, "lost_records", d->lost);
+	/* Lost in all: the ring buffers' drops and the reports' cap. */
+	jw_kv_uint(&jw, "lost_records", all_lost(d));
 	jw_key(&jw, "last_crash");
 	if (d->last_crash[0])
 		jw_string(&jw, d->last_crash);
@@ -241,7 +254,10 @@ static void status_json(const struct daemon *d, FILE *f)
 		jw_kv_double(&jw, "cost_percent", cost(tg));
 		jw_kv_double(&jw, "observed_fraction", observed(tg));
 		jw_kv_uint(&jw, "hits", tg->sp.total_hits);
-		jw_kv_uint(&jw, "lost", tg->sp.lost + tg->sp.over_cap);
+		jw_kv_uint(&jw, "lost",
+			   tg->sp.total_lost + tg->sp.total_over_cap);
+		jw_kv_uint(&jw, "lost_ring_buffer", tg->sp.total_lost);
+		jw_kv_uint(&jw, "lost_report_cap", tg->sp.total_over_cap);
 		jw_kv_uint(&jw, "shared_maps", tg->findings);
 		jw_kv_uint(&jw, "reports", tg->reports);
 		jw_kv_bool(&jw, "crashed", tg->crash_ns != 0);
@@ -264,7 +280,8 @@ static void status_text(const struct daemon *d, FILE *f)
 		"records %llu\n", (unsigned long long)d->seen,
 		(unsigned long long)bincache_checks(d->bins), d->ntargets,
 		(unsigned long long)d->attach_failed,
-		(unsigned long long)d->crashes, (unsigned long long)d->lost);
+		(unsigned long long)d->crashes,
+		(unsigned long long)all_lost(d));
 	if (d->ntargets)
 		fprintf(f, "\n  %-8s %-8s %-9s %-7s %-9s %-12s %-6s %s\n",
 			"PID", "NS PID", "GUARDED", "COST%", "OBSERVED",

@@ -306,7 +306,7 @@ static void totals(const struct daemon *d, uint64_t *hits, uint64_t *lost,
 		const struct target *tg = d->targets[i];
 
 		*hits += tg->sp.total_hits;
-		*lost += tg->sp.lost + tg->sp.over_cap;
+		*lost += tg->sp.total_lost + tg->sp.total_over_cap;
 		*shared += tg->findings;
 	}
 }

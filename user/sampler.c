@@ -33,8 +33,10 @@ static int on_event(void *ctx, const struct gmt_event *ev,
 	sp->hits++;
 	sp->total_hits++;
 	if (sp->t.nevents >= SAMPLER_MAX_EVENTS ||
-	    trace_add_gmt_event(&sp->t, ev))
+	    trace_add_gmt_event(&sp->t, ev)) {
 		sp->over_cap++;
+		sp->total_over_cap++;
+	}
 	return 0;
 }
 
@@ -81,6 +83,7 @@ static void drain(struct sampler *sp)
 		sp->hits += lost - sp->lost_seen;
 		sp->total_hits += lost - sp->lost_seen;
 		sp->lost += lost - sp->lost_seen;
+		sp->total_lost += lost - sp->lost_seen;
 		sp->lost_seen = lost;
 	}
 }

@@ -37,6 +37,7 @@ struct sampler {
 	double cost_ns;			/* estimated, since start */
 	uint64_t over_cap;		/* events not kept (SAMPLER_MAX_EVENTS) */
 	uint64_t lost;			/* records the ring buffer lost */
+	uint64_t total_lost, total_over_cap;	/* never reset */
 	bool failed;			/* could not attach: not retried */
 	/*
 	 * Targeted probes: the call sites of the maps found shared, in while
