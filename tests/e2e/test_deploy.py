@@ -262,10 +262,15 @@ def test_unit_hardening_daemon_guards_another_users_crash(go, scratch):
              source_line("race_stdin", "@writeB")}
     out, run, calls = (os.path.join(shm, x) for x in ("out", "run",
                                                       "strace"))
+    # The checkout may itself be under /tmp (a clone there): run a copy
+    # the private /tmp leaves visible.
+    gmt_copy = os.path.join(shm, "gomaptrace")
+    shutil.copy2(GMT, gmt_copy)
     daemon = subprocess.Popen([
         "unshare", "--mount", "--propagation", "private", "sh", "-c",
         PRIVATE_TMP, "sh", *with_caps(CAPS, [
-            "strace", "-f", "-qq", "-o", calls, GMT, "daemon", "--dir", out,
+            "strace", "-f", "-qq", "-o", calls, gmt_copy, "daemon", "--dir",
+            out,
             "--run-dir", run, "--exe", f"{host_tmp}/*"])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     app = None
