@@ -17,6 +17,7 @@
 #include "link_reaper.h"
 #include "daemon.h"
 #include "proc_watch.h"
+#include "textfmt.h"
 #include "trace.h"
 
 #define METRICS_NS	5000000000ULL	/* gomaptrace.prom refreshed */
@@ -182,7 +183,7 @@ static void consider(void *ctx, pid_t pid)
 		/* Gone already, or not one we can trace: say so once. */
 		if (kill(pid, 0) == 0)
 			logf_("PID %d not guarded: %s", (int)pid,
-			      tg->s.err.msg);
+			      safe_text(tg->s.err.msg));
 		d->attach_failed++;
 		session_close(&tg->s);
 		free(tg);
@@ -193,7 +194,7 @@ static void consider(void *ctx, pid_t pid)
 	tg->next_check = tg->attached_ns + check_ns(d);
 	if (sampler_start(&tg->sp, &tg->s.gb, pid, &tg->s.err)) {
 		logf_("PID %d: map operations not sampled: %s", (int)pid,
-		      tg->s.err.msg);
+		      safe_text(tg->s.err.msg));
 		tg->s.err.msg[0] = '\0';
 	}
 	d->targets[d->ntargets++] = tg;
@@ -205,7 +206,8 @@ static void report(struct daemon *d, struct target *tg)
 	struct errbuf err = { 0 };
 
 	if (daemon_write_report(d, tg, &err))
-		logf_("PID %d: report not written: %s", (int)tg->pid, err.msg);
+		logf_("PID %d: report not written: %s", (int)tg->pid,
+		      safe_text(err.msg));
 	else
 		daemon_prune(d);
 }
@@ -239,7 +241,7 @@ static void report_crash(struct daemon *d, struct target *tg)
 	d->crashes++;
 	if (daemon_write_crash(d, tg, line, sizeof(line), &tg->s.err)) {
 		logf_("PID %d crashed; its report could not be written: %s",
-		      (int)tg->pid, tg->s.err.msg);
+		      (int)tg->pid, safe_text(tg->s.err.msg));
 		return;
 	}
 	d->reports_written++;
@@ -281,7 +283,7 @@ static void guard_first(struct daemon *d, struct target *tg)
 {
 	(void)d;
 	if (tg->s.tr && session_poll(&tg->s, 0) < 0)
-		logf_("PID %d: %s", (int)tg->pid, tg->s.err.msg);
+		logf_("PID %d: %s", (int)tg->pid, safe_text(tg->s.err.msg));
 	if (tg->s.crashes && !tg->crash_ns)
 		tg->crash_ns = trace_now_ns();
 }
