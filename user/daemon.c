@@ -472,6 +472,7 @@ int daemon_run(const struct daemon_opts *o)
 	      d.ntargets, (unsigned long long)d.seen, o->dir);
 	ret = loop(&d, sfd);
 	shutdown_all(&d);
+	link_reaper_stop();
 	logf_("daemon: stopped; %llu crashes reported",
 	      (unsigned long long)d.reports_written);
 out_sig:

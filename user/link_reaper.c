@@ -12,6 +12,7 @@
 #include "link_reaper.h"
 
 static int queue[2] = { -1, -1 };	/* a pipe of struct bpf_link * */
+static pthread_t thread;
 
 static void *reaper(void *arg)
 {
@@ -25,7 +26,6 @@ static void *reaper(void *arg)
 
 int link_reaper_start(void)
 {
-	pthread_t t;
 	sigset_t all, old;
 	int ret;
 
@@ -37,7 +37,7 @@ int link_reaper_start(void)
 	/* Signals stay the main thread's (its signalfd). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ret = pthread_create(&t, NULL, reaper, NULL);
+	ret = pthread_create(&thread, NULL, reaper, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		close(queue[0]);
@@ -45,8 +45,18 @@ int link_reaper_start(void)
 		queue[0] = queue[1] = -1;
 		return -1;
 	}
-	pthread_detach(t);
 	return 0;
+}
+
+void link_reaper_stop(void)
+{
+	if (queue[1] < 0)
+		return;
+	close(queue[1]);	/* the thread ends once the queue is empty */
+	queue[1] = -1;
+	pthread_join(thread, NULL);
+	close(queue[0]);
+	queue[0] = -1;
 }
 
 void link_reaper_destroy(struct bpf_link *l)

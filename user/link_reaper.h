@@ -12,6 +12,11 @@ struct bpf_link;
  * link_reaper_start() (the on-call commands), links are destroyed at once.
  */
 int link_reaper_start(void);
+/*
+ * Waits for every queued link to be destroyed (what the kernel would do
+ * at our exit anyway), then ends the thread.
+ */
+void link_reaper_stop(void);
 /* Destroys l now, or queues it for the reaper thread. */
 void link_reaper_destroy(struct bpf_link *l);
 
