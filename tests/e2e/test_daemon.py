@@ -138,9 +138,13 @@ def check_crash_dir(d, pid, lines, nspid=None):
     c = report["crash"]
     assert c["message"] == FATAL[len("fatal error: "):]
     assert not c["ops_traced"] and c["frozen"]
-    assert both_named(json_sides(c, RACE, lines), lines), c["threads"]
     text = (d / "report.txt").read_text()
     assert "CRASH" in text
+    if not both_named(json_sides(c, RACE, lines), lines):
+        # Crash-only: the other writer may be off the CPU at the freeze
+        # (about 1 run in 20 here); the report must then say so.
+        assert "the other side was not running on a CPU" in text, text
+        return None
     for line in lines:
         assert f"main.go:{line}" in text
     return report
@@ -150,7 +154,15 @@ def check_crash_dir(d, pid, lines, nspid=None):
 def test_crash_reported_with_both_sides(go, tmp_path):
     """A racing program started after the daemon is guarded, and its crash
     lands in DIR/crashes naming both statements, logged in one line; the
-    program's own exit and message are as untraced."""
+    program's own exit and message are as untraced. Crash-only names both
+    sides in most runs, not all: up to 3 tries, each report honest."""
+    for attempt in range(3):
+        if crash_once(go, tmp_path / f"try{attempt}"):
+            return
+    pytest.fail("no crash report named both sides in 3 runs")
+
+
+def crash_once(go, tmp_path):
     exe = go_build(RACE, go=go)
     lines = racing_lines()
     d = Daemon(tmp_path)
@@ -161,7 +173,7 @@ def test_crash_reported_with_both_sides(go, tmp_path):
     assert (rc, first) == (2, FATAL)
     d.wait(lambda: d.crashes(), "the crash report")
     (crash,) = d.crashes()
-    check_crash_dir(crash, pid, lines)
+    named = check_crash_dir(crash, pid, lines) is not None
     st = d.status()
     assert st["crashes"] == 1 and pid not in d.guarded()
     prom = (d.dir / "gomaptrace.prom").read_text()
@@ -169,21 +181,33 @@ def test_crash_reported_with_both_sides(go, tmp_path):
     assert rc == 0, err
     logged = [x for x in err.splitlines() if "crash: PID" in x]
     assert len(logged) == 1, err
-    for line in lines:
-        assert f"main.go:{line}, assign)" in logged[0], logged[0]
     assert str(crash) in logged[0]
     assert re.search(r"^gomaptrace_targets \d+$", prom, re.M), prom
     prom = (d.dir / "gomaptrace.prom").read_text()
     assert "\ngomaptrace_crashes_total 1\n" in prom, prom
+    if not named:
+        return False
+    for line in lines:
+        assert f"main.go:{line}, assign)" in logged[0], logged[0]
+    return True
 
 
 def test_crash_in_a_container(tmp_path):
+    """See container_once: up to 3 tries for a report naming both sides
+    (crash-only), each one honest."""
+    for attempt in range(3):
+        if container_once(tmp_path / f"try{attempt}"):
+            return
+    pytest.fail("no crash report named both sides in 3 runs")
+
+
+def container_once(tmp_path):
     """A program in its own mount and PID namespace, its binary on a
     tmpfs only that namespace sees: guarded, its crash reported with both
     sides and its PID in the namespace."""
     exe = go_build(RACE, go="go1.26")
     hidden = tmp_path / "hidden"
-    hidden.mkdir()
+    hidden.mkdir(parents=True)
     script = (f"mount -t tmpfs none {hidden} && cp {exe} {hidden}/app && "
               f"exec {hidden}/app")
     d = Daemon(tmp_path, exe=f"{hidden}/*")
@@ -199,10 +223,11 @@ def test_crash_in_a_container(tmp_path):
     assert (rc, first) == (2, FATAL)
     d.wait(lambda: d.crashes(), "the crash report")
     (crash,) = d.crashes()
-    check_crash_dir(crash, pid, racing_lines())
+    named = check_crash_dir(crash, pid, racing_lines())
     rc, err, _ = d.stop()
     assert rc == 0
     assert f"crash: PID {pid}, PID 1 in its namespace" in err, err
+    return named is not None
 
 
 def test_stop_leaves_nothing(tmp_path):
