@@ -203,6 +203,23 @@ int daemon_write_crash(struct daemon *d, struct target *tg, char *line,
 	return 0;
 }
 
+/*
+ * Close a temporary file (made by safe_fopen_temp) and rename it to path,
+ * unless ret already says it failed; a failed one is removed. Frees tmp.
+ */
+static int finish_temp(FILE *f, char *tmp, const char *path, int ret,
+		       struct errbuf *err)
+{
+	if (fclose(f) && !ret)
+		ret = errbuf_set(err, "%s: %s", tmp, strerror(errno));
+	if (!ret)
+		ret = safe_rename(tmp, path, err);
+	if (ret)
+		unlink(tmp);
+	free(tmp);
+	return ret;
+}
+
 /* One report file, renamed into place whole. */
 static int write_file(const char *path, report_fn fn, const struct trace *t,
 		      struct errbuf *err)
@@ -217,14 +234,7 @@ static int write_file(const char *path, report_fn fn, const struct trace *t,
 	ret = fn(t, &ro, f, err);
 	if ((fflush(f) || fsync(fileno(f))) && !ret)
 		ret = errbuf_set(err, "%s: %s", tmp, strerror(errno));
-	if (fclose(f) && !ret)
-		ret = errbuf_set(err, "%s: %s", tmp, strerror(errno));
-	if (!ret)
-		ret = safe_rename(tmp, path, err);
-	if (ret)
-		unlink(tmp);
-	free(tmp);
-	return ret;
+	return finish_temp(f, tmp, path, ret, err);
 }
 
 size_t daemon_findings(struct target *tg)
@@ -356,14 +366,7 @@ int daemon_write_metrics(const struct daemon *d, struct errbuf *err)
 		(unsigned long long)d->attach_failed);
 	if (fflush(f) || ferror(f))
 		ret = errbuf_set(err, "%s: %s", tmp, strerror(errno));
-	if (fclose(f) && !ret)
-		ret = errbuf_set(err, "%s: %s", tmp, strerror(errno));
-	if (!ret)
-		ret = safe_rename(tmp, path, err);
-	if (ret)
-		unlink(tmp);
-	free(tmp);
-	return ret;
+	return finish_temp(f, tmp, path, ret, err);
 }
 
 /* ---- --max-disk ---- */
