@@ -262,8 +262,20 @@ def test_unit_hardening_daemon_guards_another_users_crash(go, scratch):
     naming both statements, the program dies as untraced, SIGTERM ends the
     daemon with 0. Every system call it made is allowed by the unit's
     SystemCallFilter, its only sockets are AF_UNIX, and it wrote nowhere
-    but DIR and its run directory."""
-    host_tmp, shm = scratch
+    but DIR and its run directory. Crash-only names both sides in most
+    runs, not all (the other writer may be off the CPU at the freeze): up
+    to 3 tries, each report honest about a missing side."""
+    for attempt in range(3):
+        dirs = [os.path.join(d, f"try{attempt}") for d in scratch]
+        for d in dirs:
+            os.mkdir(d)
+        if hardened_once(go, *dirs):
+            return
+    pytest.fail("no crash report named both sides in 3 runs")
+
+
+def hardened_once(go, host_tmp, shm):
+    os.chmod(os.path.dirname(host_tmp), 0o755)
     os.chmod(host_tmp, 0o755)
     exe = os.path.join(host_tmp, "racer")
     shutil.copy2(go_build("race_stdin", go=go), exe)
@@ -315,8 +327,11 @@ def test_unit_hardening_daemon_guards_another_users_crash(go, scratch):
     with open(os.path.join(crashes, crash, "report.json")) as f:
         c = json.load(f)["crash"]
     assert c["message"] == "concurrent map writes" and c["frozen"] is True
-    assert both_named(json_sides(c, "race_stdin", lines), lines), \
-        c["threads"]
+    named = both_named(json_sides(c, "race_stdin", lines), lines)
+    if not named:
+        with open(os.path.join(crashes, crash, "report.txt")) as f:
+            text = f.read()
+        assert "the other side was not running on a CPU" in text, text
 
     unit = unit_settings(UNIT)
     allowed = allowed_syscalls(one(unit, "SystemCallFilter").split())
@@ -340,6 +355,7 @@ def test_unit_hardening_daemon_guards_another_users_crash(go, scratch):
     assert os.path.join(run, "daemon.lock") in wrote
     # ProtectKernelTunables= makes these inaccessible: never needed.
     assert not opened & {"/proc/kallsyms", "/proc/kcore"}, opened
+    return named
 
 
 @pytest.mark.parametrize("go", ["go1.19"])
