@@ -301,6 +301,14 @@ struct {
 	__type(value, struct gmt_watch);
 } watched SEC(".maps");
 
+/* Multi mode: the process's entry, where its lost records are counted. */
+static __always_inline struct gmt_watch *watch_of(__u64 pid_tgid)
+{
+	__u32 tgid = pid_tgid >> 32;
+
+	return bpf_map_lookup_elem(&watched, &tgid);
+}
+
 static __always_inline bool wanted(__u64 pid_tgid)
 {
 	__u32 tgid = pid_tgid >> 32;
@@ -315,12 +323,18 @@ static __always_inline int record_op(struct pt_regs *regs, __u8 op,
 				     bool site)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct gmt_watch *w = NULL;
 	struct gmt_event *e, *rec;
 	struct scratch *s;
 	__u32 zero = 0;
 
-	if (!wanted(pid_tgid))
+	if (multi) {
+		w = watch_of(pid_tgid);
+		if (!w)
+			return 0;
+	} else if (!wanted(pid_tgid)) {
 		return 0;
+	}
 	s = bpf_map_lookup_elem(&scratches, &zero);
 	if (!s)
 		return 0;
@@ -338,6 +352,8 @@ static __always_inline int record_op(struct pt_regs *regs, __u8 op,
 		return 0;
 	}
 	count_lost();
+	if (w)
+		__sync_fetch_and_add(&w->lost, 1);
 	remember(e);
 	return 0;
 }

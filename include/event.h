@@ -119,6 +119,7 @@ enum gmt_freeze_state {
 struct gmt_watch {
 	__u32 freeze_mode;	/* enum gmt_freeze_mode */
 	__u32 _pad;
+	__u64 lost;		/* its records the ring buffer had no room for */
 };
 
 /*

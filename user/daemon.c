@@ -10,13 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "calibrate.h"
 #include "commands.h"
-#include "link_reaper.h"
 #include "daemon.h"
+#include "guard.h"
+#include "link_reaper.h"
 #include "proc_watch.h"
+#include "symcache.h"
 #include "textfmt.h"
 #include "trace.h"
 
@@ -24,6 +27,9 @@
 #define CRASH_SETTLE_NS	500000000ULL	/* for the other fatal, the exit */
 #define POLL_MAX_MS	1000
 #define CHECK_NS	10000000000ULL	/* a look for newly shared maps */
+#define RING_BYTES	(4u << 20)	/* drained every 50 ms at least */
+#define RING_BATCH	4096
+#define RING_BATCHES	64
 
 static int logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -137,18 +143,81 @@ static uint64_t check_ns(const struct daemon *d)
 	return iv < CHECK_NS ? iv : CHECK_NS;
 }
 
+static void target_meta(struct target *tg)
+{
+	struct trace_meta *m = &tg->t.meta;
+	size_t nslow = 0;
+
+	symcache_meta(&tg->t, &tg->grp->gb);
+	m->pid = tg->pid;
+	m->load_bias = tg->bias;
+	snprintf(m->exe, sizeof(m->exe), "%s", tg->exe);
+	m->start_ns = trace_now_ns();
+	m->wall_start_ns = trace_wall_now_ns();
+	snprintf(m->command, sizeof(m->command), "daemon");
+	m->ops_mask = 1u << GMT_OP_FATAL;
+	m->nprobes = tracer_nattached(tg->grp->tr, &nslow);
+	m->nslow = nslow;
+}
+
+/*
+ * Its binary's object (loaded on first use), watched there, guarded: from
+ * now on its fatal records come, and a map crash freezes it.
+ */
 static int attach(struct daemon *d, struct target *tg)
 {
-	struct session_opts so = {
-		.pid = tg->pid, .ops_mask = 1u << GMT_OP_FATAL,
-		.command = "daemon", .guard = true,
-		.freeze = GMT_FREEZE_MAP,
-	};
-
-	(void)d;
-	if (session_open_binary(&tg->s, tg->pid))
+	tg->grp = bingroup_get(&d->groups, &tg->bin, tg->pid, d->ring,
+			       &tg->err);
+	if (!tg->grp || gobin_pid_bias(&tg->grp->gb, tg->pid, &tg->bias,
+				       &tg->err))
 		return -1;
-	return session_attach(&tg->s, &so);
+	if (tracer_watch(tg->grp->tr, tg->pid))
+		return errbuf_set(&tg->err, "cannot watch it: %s",
+				  strerror(errno));
+	tg->watched = true;
+	target_meta(tg);
+	tg->pidfd = syscall(SYS_pidfd_open, tg->pid, 0);
+	if (guard_open(&tg->guard, tg->grp->tr, &tg->grp->gb, tg->pid,
+		       GMT_FREEZE_MAP, &tg->err))
+		logf_("PID %d: %s: its crash will not be frozen", (int)tg->pid,
+		      safe_text(tg->err.msg));
+	tg->err.msg[0] = '\0';
+	return 0;
+}
+
+/* Everything it holds, in the order the guard needs. */
+static void target_free(struct daemon *d, struct target *tg)
+{
+	sampler_stop(&tg->sp);
+	guard_close(tg->guard, NULL);
+	if (tg->watched)
+		tracer_unwatch(tg->grp->tr, tg->pid);
+	bingroup_put(&d->groups, tg->grp);
+	if (tg->pidfd >= 0)
+		close(tg->pidfd);
+	trace_free(&tg->t);
+	if (d->last == tg)
+		d->last = NULL;
+	free(tg);
+}
+
+static struct target *new_target(pid_t pid, const struct bin_id *id,
+				 const char *exe)
+{
+	struct target *tg = calloc(1, sizeof(*tg));
+
+	if (!tg)
+		return NULL;
+	if (trace_init(&tg->t)) {
+		free(tg);
+		return NULL;
+	}
+	tg->pid = pid;
+	tg->pidfd = -1;
+	tg->nspid = ns_pid(pid);
+	tg->bin = *id;
+	snprintf(tg->exe, sizeof(tg->exe), "%s", exe);
+	return tg;
 }
 
 /* A process seen (exec or scan): guard it when it is a Go program. */
@@ -172,30 +241,26 @@ static void consider(void *ctx, pid_t pid)
 		      DAEMON_MAX_TARGETS);
 		return;
 	}
-	tg = calloc(1, sizeof(*tg));
+	tg = new_target(pid, &id, exe);
 	if (!tg)
 		return;
-	tg->pid = pid;
-	tg->nspid = ns_pid(pid);
-	tg->bin = id;
-	snprintf(tg->exe, sizeof(tg->exe), "%s", exe);
 	if (attach(d, tg)) {
 		/* Gone already, or not one we can trace: say so once. */
 		if (kill(pid, 0) == 0)
 			logf_("PID %d not guarded: %s", (int)pid,
-			      safe_text(tg->s.err.msg));
+			      safe_text(tg->err.msg));
 		d->attach_failed++;
-		session_close(&tg->s);
-		free(tg);
+		target_free(d, tg);
 		return;
 	}
 	tg->attached_ns = trace_now_ns();
 	tg->next_report = tg->attached_ns + (uint64_t)(d->o->interval_s * 1e9);
 	tg->next_check = tg->attached_ns + check_ns(d);
-	if (sampler_start(&tg->sp, &tg->s.gb, pid, &tg->s.err)) {
+	if (sampler_start(&tg->sp, tg->grp->tr, &tg->grp->gb, pid, tg->bias,
+			  &tg->err)) {
 		logf_("PID %d: map operations not sampled: %s", (int)pid,
-		      safe_text(tg->s.err.msg));
-		tg->s.err.msg[0] = '\0';
+		      safe_text(tg->err.msg));
+		tg->err.msg[0] = '\0';
 	}
 	d->targets[d->ntargets++] = tg;
 	d->attached++;
@@ -220,12 +285,21 @@ static void forget(struct daemon *d, size_t i)
 	if (tg->sp.hits)
 		report(d, tg);
 	d->gone_hits += tg->sp.total_hits;
-	d->lost += tg->sp.total_lost + tg->sp.total_over_cap;
-	sampler_stop(&tg->sp);
-	d->lost += session_lost(&tg->s);
-	session_close(&tg->s);
-	free(tg);
+	d->lost += tg->sp.total_lost + tg->sp.total_over_cap + tg->unkept;
+	target_free(d, tg);
 	d->targets[i] = d->targets[--d->ntargets];
+}
+
+/* Its probes out but the fatal path's; the freeze over: the crash's end. */
+static void end_crash(struct target *tg)
+{
+	tracer_links_drop(&tg->sp.links);
+	tracer_links_drop(&tg->sp.site_links);
+	tg->t.meta.end_ns = trace_now_ns();
+	guard_close(tg->guard, &tg->t);
+	tg->guard = NULL;
+	tg->t.lost = tg->unkept;
+	tg->t.complete = true;
 }
 
 static void report_crash(struct daemon *d, struct target *tg)
@@ -233,15 +307,11 @@ static void report_crash(struct daemon *d, struct target *tg)
 	char line[sizeof(d->last_crash)];
 
 	tg->reported = true;
-	if (tg->sp.tr) {
-		tracer_detach_probes(tg->sp.tr);
-		tracer_detach_sites(tg->sp.tr);
-	}
-	session_detach(&tg->s);
+	end_crash(tg);
 	d->crashes++;
-	if (daemon_write_crash(d, tg, line, sizeof(line), &tg->s.err)) {
+	if (daemon_write_crash(d, tg, line, sizeof(line), &tg->err)) {
 		logf_("PID %d crashed; its report could not be written: %s",
-		      (int)tg->pid, safe_text(tg->s.err.msg));
+		      (int)tg->pid, safe_text(tg->err.msg));
 		return;
 	}
 	d->reports_written++;
@@ -258,13 +328,12 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 {
 	if (!tg->sp.tr || tg->crash_ns)
 		return;
-	tg->next_tick = sampler_tick(&tg->sp, &tg->s.gb,
-				     d->o->budget_pct / 100, d->hit_ns, now);
+	tg->next_tick = sampler_tick(&tg->sp, d->o->budget_pct / 100,
+				     d->hit_ns, now);
 	if (now >= tg->next_check) {
 		tg->next_check = now + check_ns(d);
 		tg->findings = daemon_findings(tg);
-		sampler_sites_now(&tg->sp, &tg->s.gb, d->o->budget_pct / 100,
-				  now);
+		sampler_sites_now(&tg->sp, d->o->budget_pct / 100, now);
 		if (tg->findings > tg->reported_findings)
 			tg->next_report = now;
 	}
@@ -274,38 +343,92 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 	}
 }
 
-/*
- * A frozen process waits for us: its fatal record is read (and the
- * snapshot taken, the process resumed) before anything slower, such as
- * attaching or detaching another process's probes.
- */
-static void guard_first(struct daemon *d, struct target *tg)
+static struct target *record_target(struct daemon *d, pid_t pid)
 {
-	(void)d;
-	if (tg->s.tr && session_poll(&tg->s, 0) < 0)
-		logf_("PID %d: %s", (int)tg->pid, safe_text(tg->s.err.msg));
-	if (tg->s.crashes && !tg->crash_ns)
-		tg->crash_ns = trace_now_ns();
+	if (!d->last || d->last->pid != pid)
+		d->last = find_target(d, pid);
+	return d->last;
 }
 
-static void guard_all(struct daemon *d)
+static int on_record(void *ctx, const struct gmt_event *ev,
+		     const struct gmt_fatal_event *fatal)
+{
+	struct daemon *d = ctx;
+	struct target *tg = record_target(d, (pid_t)ev->pid);
+
+	if (!tg) {
+		d->stray++;	/* forgotten meanwhile */
+		return 0;
+	}
+	/* A frozen process waits for no backlog of map operations. */
+	guard_early(tg->guard, &tg->t);
+	if (!fatal) {
+		if (!tg->crash_ns)
+			sampler_add(&tg->sp, ev);
+		return 0;
+	}
+	if (tg->reported)
+		return 0;
+	if (trace_add_gmt_fatal(&tg->t, fatal))
+		tg->unkept++;
+	tg->crashes++;
+	return 1;	/* the snapshot before any more records */
+}
+
+/* A fatal record was read: its snapshot is taken, the process resumed. */
+static void guard_fatals(struct daemon *d)
+{
+	for (size_t i = 0; i < d->ntargets; i++) {
+		struct target *tg = d->targets[i];
+
+		if (tg->crashes == tg->guarded_crashes)
+			continue;
+		tg->guarded_crashes = tg->crashes;
+		if (guard_fatal(tg->guard, &tg->t) < 0)
+			logf_("PID %d: the crash guard failed", (int)tg->pid);
+		if (!tg->crash_ns)
+			tg->crash_ns = trace_now_ns();
+	}
+}
+
+/*
+ * The one ring buffer, drained (bounded: processes writing as fast as we
+ * read never hold us). A frozen process waits for us: every guard looks
+ * first, and a fatal record is acted on as it is read, before anything
+ * slower such as attaching or detaching another process's probes.
+ */
+static void read_ring(struct daemon *d)
 {
 	for (size_t i = 0; i < d->ntargets; i++)
-		guard_first(d, d->targets[i]);
+		guard_early(d->targets[i]->guard, &d->targets[i]->t);
+	for (int i = 0; i < RING_BATCHES; i++) {
+		int n = tracer_ring_consume(d->ring, RING_BATCH, on_record, d);
+
+		guard_fatals(d);
+		if (n <= 0)
+			break;
+	}
 }
 
-/* Drain its records; a crash is reported once it settled; gone: forget. */
+static bool target_gone(const struct target *tg)
+{
+	struct pollfd p = { .fd = tg->pidfd, .events = POLLIN };
+
+	if (tg->pidfd >= 0)
+		return poll(&p, 1, 0) > 0;
+	return kill(tg->pid, 0) && errno == ESRCH;
+}
+
+/* Its window edges; a crash is reported once it settled; gone: forget. */
 static void service(struct daemon *d, size_t i)
 {
 	struct target *tg = d->targets[i];
 	bool gone;
 
 	sample(d, tg, trace_now_ns());
-	gone = session_target_gone(&tg->s);
-	if (gone && tg->s.tr)
-		session_drain(&tg->s);
-	if (tg->s.crashes && !tg->crash_ns)
-		tg->crash_ns = trace_now_ns();
+	gone = target_gone(tg);
+	if (gone)
+		read_ring(d);
 	if (tg->crash_ns && !tg->reported &&
 	    (gone || trace_now_ns() - tg->crash_ns >= CRASH_SETTLE_NS))
 		report_crash(d, tg);
@@ -348,7 +471,7 @@ static int on_signal(struct daemon *d, int sfd)
 	return stop;
 }
 
-enum { FD_SIG, FD_EXEC, FD_CTL, FD_FIXED };
+enum { FD_SIG, FD_EXEC, FD_CTL, FD_RING, FD_FIXED };
 
 /*
  * Until the next window edge; map operations never wake us, so a window
@@ -375,7 +498,7 @@ static int timeout_ms(const struct daemon *d)
 
 static int loop(struct daemon *d, int sfd)
 {
-	static struct pollfd pfd[FD_FIXED + 2 * DAEMON_MAX_TARGETS];
+	static struct pollfd pfd[FD_FIXED + DAEMON_MAX_TARGETS];
 	uint64_t next_metrics = 0;
 	struct errbuf err = { 0 };
 
@@ -387,13 +510,11 @@ static int loop(struct daemon *d, int sfd)
 		pfd[FD_EXEC] = (struct pollfd){ proc_watch_fd(d->pw), POLLIN,
 						0 };
 		pfd[FD_CTL] = (struct pollfd){ d->ctl_fd, POLLIN, 0 };
-		for (size_t i = 0; i < d->ntargets; i++) {
-			struct target *tg = d->targets[i];
-
-			pfd[n++] = (struct pollfd){
-				tg->s.tr ? tracer_fd(tg->s.tr) : -1, POLLIN, 0 };
-			pfd[n++] = (struct pollfd){ tg->s.pidfd, POLLIN, 0 };
-		}
+		pfd[FD_RING] = (struct pollfd){ tracer_ring_fd(d->ring),
+						POLLIN, 0 };
+		for (size_t i = 0; i < d->ntargets; i++)
+			pfd[n++] = (struct pollfd){ d->targets[i]->pidfd,
+						    POLLIN, 0 };
 		if (poll(pfd, n, timeout_ms(d)) < 0 &&
 		    errno != EINTR)
 			return fail("poll: %s", strerror(errno));
@@ -405,11 +526,11 @@ static int loop(struct daemon *d, int sfd)
 			proc_scan(consider, d);
 		if (pfd[FD_CTL].revents & POLLIN)
 			daemon_ctl_serve(d);
-		guard_all(d);
+		read_ring(d);
 		for (size_t i = d->ntargets; i-- > 0;) {
 			service(d, i);
 			/* Attaching or detaching probes can take a while. */
-			guard_all(d);
+			read_ring(d);
 		}
 		if (trace_now_ns() >= next_metrics) {
 			if (daemon_write_metrics(d, &err))
@@ -424,12 +545,11 @@ static void shutdown_all(struct daemon *d)
 	struct errbuf err = { 0 };
 
 	/* A crash in progress is still written: it is what we are for. */
+	read_ring(d);
 	while (d->ntargets) {
 		struct target *tg = d->targets[d->ntargets - 1];
 
-		if (tg->s.tr)
-			session_drain(&tg->s);
-		if (tg->s.crashes && !tg->reported)
+		if (tg->crashes && !tg->reported)
 			report_crash(d, tg);
 		forget(d, d->ntargets - 1);
 	}
@@ -452,6 +572,8 @@ int daemon_run(const struct daemon_opts *o)
 		errbuf_set(&err, "out of memory");
 		goto out;
 	}
+	if (tracer_ring_new(&d.ring, RING_BYTES, &err))
+		goto out;
 	if (link_reaper_start()) {
 		errbuf_set(&err, "cannot start a thread: %s", strerror(errno));
 		goto out;
@@ -482,6 +604,7 @@ out:
 		ret = fail("%s", err.msg);
 	proc_watch_close(d.pw);
 	bincache_free(d.bins);
+	tracer_ring_free(d.ring);
 	daemon_ctl_close(&d);
 	return ret;
 }

@@ -7,16 +7,20 @@
 #include <sys/types.h>
 
 #include "bincache.h"
+#include "bingroup.h"
 #include "sampler.h"
-#include "session.h"
+#include "trace.h"
 
 /*
  * `gomaptrace daemon`: the crash guard on every Go process of the host.
  * Processes are found as they exec (proc_watch.h) and at start; each Go
- * one (bincache.h) gets the fatal-path probes and the crash guard, nothing
- * on its map operations: it pays nothing until it dies. A map crash is
- * written to DIR/crashes/ (daemon_out.c) and logged in one line; status
- * is served on a root-only socket (daemon_ctl.c).
+ * one (bincache.h) is watched by its binary's one BPF object (bingroup.h:
+ * symbol tables and programs once per binary) and gets the crash guard,
+ * which costs it nothing until it dies, and duty-cycled map-operation
+ * probes within the budget (sampler.h). Every record comes through one
+ * ring buffer. A map crash is written to DIR/crashes/ (daemon_out.c) and
+ * logged in one line; status is served on a root-only socket
+ * (daemon_ctl.c).
  */
 #define DAEMON_MAX_PATTERNS	32
 #define DAEMON_MAX_PIDS		256
@@ -39,10 +43,18 @@ struct target {
 	pid_t nspid;			/* in its own PID namespace; 0: same */
 	struct bin_id bin;
 	char exe[256];			/* its path, as the process sees it */
+	struct bingroup *grp;		/* its binary's */
+	uint64_t bias;			/* its load bias */
+	bool watched;			/* by grp's tracer */
+	int pidfd;			/* readable once it exited */
+	struct guard *guard;
+	struct trace t;			/* its crash: fatal records, freeze */
+	uint32_t crashes, guarded_crashes;	/* fatals; guard_fatal'd */
+	uint64_t unkept;		/* fatal records not stored (memory) */
+	struct errbuf err;
 	uint64_t attached_ns;
 	uint64_t crash_ns;		/* first fatal record; 0: none */
 	bool reported;
-	struct session s;
 	/* Map-operation sampling within the budget (sampler.h). */
 	struct sampler sp;
 	uint64_t next_report, next_check, next_tick;
@@ -54,6 +66,9 @@ struct target {
 struct daemon {
 	const struct daemon_opts *o;
 	struct bincache *bins;
+	struct bingroup *groups;
+	struct tracer_ring *ring;	/* every record of every target */
+	struct target *last;		/* of the last record: runs are long */
 	struct proc_watch *pw;
 	struct target *targets[DAEMON_MAX_TARGETS];
 	size_t ntargets;
@@ -66,6 +81,7 @@ struct daemon {
 	char last_crash[512];		/* the last crash's log line */
 	double hit_ns;			/* one probe hit here (calibrate.h) */
 	uint64_t gone_hits, gone_lost;	/* of processes forgotten */
+	uint64_t stray;			/* records of processes not targets */
 };
 
 int daemon_run(const struct daemon_opts *o);
@@ -83,6 +99,8 @@ int daemon_write_report(struct daemon *d, struct target *tg,
 			struct errbuf *err);
 /* Maps written by several goroutines in what was sampled so far. */
 size_t daemon_findings(struct target *tg);
+/* Its binary's symbol tables, with its load bias. */
+struct gobin *daemon_gobin(struct target *tg);
 /* Oldest files first, until DIR is under --max-disk. */
 void daemon_prune(struct daemon *d);
 

@@ -227,6 +227,8 @@ static void status_json(const struct daemon *d, FILE *f)
 	jw_kv_double(&jw, "hit_ns", d->hit_ns);
 	jw_kv_uint(&jw, "processes_seen", d->seen);
 	jw_kv_uint(&jw, "binaries_checked", bincache_checks(d->bins));
+	/* BPF objects and symbol tables: one per binary of the targets. */
+	jw_kv_uint(&jw, "binaries_loaded", bingroup_count(d->groups));
 	jw_kv_uint(&jw, "attach_failures", d->attach_failed);
 	jw_kv_uint(&jw, "crashes", d->crashes);
 	/* Lost in all: the ring buffers' drops and the reports' cap. */
@@ -276,9 +278,10 @@ static void status_text(const struct daemon *d, FILE *f)
 		"probes; one hit costs %.0f ns here\n", d->o->budget_pct,
 		d->hit_ns);
 	fprintf(f, "processes seen %llu, binaries checked %llu, Go processes "
-		"guarded %zu, attach failures %llu, crashes %llu, lost "
-		"records %llu\n", (unsigned long long)d->seen,
+		"guarded %zu (of %zu binaries), attach failures %llu, crashes "
+		"%llu, lost records %llu\n", (unsigned long long)d->seen,
 		(unsigned long long)bincache_checks(d->bins), d->ntargets,
+		bingroup_count(d->groups),
 		(unsigned long long)d->attach_failed,
 		(unsigned long long)d->crashes,
 		(unsigned long long)all_lost(d));

@@ -115,7 +115,7 @@ static void side_text(const struct trace *t, const struct crash *c,
 static void crash_line(const struct target *tg, const struct crash *c,
 		       bool ok, const char *where, char *line, size_t len)
 {
-	const struct trace *t = &tg->s.t;
+	const struct trace *t = &tg->t;
 	const struct crash_thread *other = ok ? crash_other_side(c) : NULL;
 	char a[512], b[512], ns[48] = "";
 
@@ -167,13 +167,13 @@ static int final_name(const struct daemon_opts *o, const struct target *tg,
 int daemon_write_crash(struct daemon *d, struct target *tg, char *line,
 		       size_t linelen, struct errbuf *err)
 {
-	struct trace *t = &tg->s.t;
+	struct trace *t = &tg->t;
 	char tmp[4200], final[4200];
 	struct crash *c;
 	bool ok;
 	int ret;
 
-	if (symcache_update(t, &tg->s.gb))
+	if (symcache_update(t, daemon_gobin(tg)))
 		return errbuf_set(err, "out of memory symbolising");
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/crashes/.new-XXXXXX",
 			     d->o->dir) >= sizeof(tmp) || !mkdtemp(tmp))
@@ -237,6 +237,16 @@ static int write_file(const char *path, report_fn fn, const struct trace *t,
 	return finish_temp(f, tmp, path, ret, err);
 }
 
+/*
+ * The gobin is the binary's, shared by its processes; the daemon is one
+ * thread, so each takes it with its own bias while it symbolises.
+ */
+struct gobin *daemon_gobin(struct target *tg)
+{
+	tg->grp->gb.load_bias = tg->bias;
+	return &tg->grp->gb;
+}
+
 size_t daemon_findings(struct target *tg)
 {
 	struct analysis_opts ao = { .fold = true };
@@ -245,11 +255,11 @@ size_t daemon_findings(struct target *tg)
 
 	if (!tg->sp.t.nevents)
 		return tg->findings;
-	if (symcache_update(&tg->sp.t, &tg->s.gb) ||
+	if (symcache_update(&tg->sp.t, daemon_gobin(tg)) ||
 	    analysis_run(&tg->sp.t, &ao, &an))
 		return tg->findings;
 	n = an.nfindings;
-	sampler_find_sites(&tg->sp, &tg->s.gb, &an);
+	sampler_find_sites(&tg->sp, &an);
 	analysis_free(&an);
 	return n;
 }
@@ -265,13 +275,12 @@ int daemon_write_report(struct daemon *d, struct target *tg,
 
 	if (!tg->sp.tr && !tg->sp.t.nevents)
 		return 0;
-	if (symcache_update(&tg->sp.t, &tg->s.gb))
+	if (symcache_update(&tg->sp.t, daemon_gobin(tg)))
 		return errbuf_set(err, "out of memory symbolising");
-	sampler_meta(&tg->sp, d->o->budget_pct, d->hit_ns,
-		     tg->s.gb.load_bias, now);
+	sampler_meta(&tg->sp, d->o->budget_pct, d->hit_ns, now);
 	for (size_t i = 0; i < tg->sp.nsites; i++)
-		symcache_pc(&tg->sp.t, &tg->s.gb,
-			    tg->sp.site_pc[i] + 5 + tg->s.gb.load_bias);
+		symcache_pc(&tg->sp.t, daemon_gobin(tg),
+			    tg->sp.site_pc[i] + 5 + tg->bias);
 	safe_name(tg->exe, name, sizeof(name));
 	gmtime_r(&wall, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
@@ -316,7 +325,8 @@ static void totals(const struct daemon *d, uint64_t *hits, uint64_t *lost,
 		const struct target *tg = d->targets[i];
 
 		*hits += tg->sp.total_hits;
-		*lost += tg->sp.total_lost + tg->sp.total_over_cap;
+		*lost += tg->sp.total_lost + tg->sp.total_over_cap +
+			 tg->unkept;
 		*shared += tg->findings;
 	}
 }

@@ -409,11 +409,15 @@ static struct bpf_link *attach_iter(struct guard *g)
 /* Multi mode: the process's mode in its watched entry (OFF: disarmed). */
 static int set_mode(struct guard *g, uint32_t mode)
 {
-	struct gmt_watch w = { .freeze_mode = mode };
+	int fd = bpf_map__fd(g->skel->maps.watched);
+	struct gmt_watch w;
 	__u32 tgid = g->pid;
 
-	return bpf_map_update_elem(bpf_map__fd(g->skel->maps.watched), &tgid,
-				   &w, BPF_EXIST);
+	/* Its lost count stays. */
+	if (bpf_map_lookup_elem(fd, &tgid, &w))
+		return -1;
+	w.freeze_mode = mode;
+	return bpf_map_update_elem(fd, &tgid, &w, BPF_EXIST);
 }
 
 /*

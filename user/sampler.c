@@ -7,7 +7,6 @@
 #include "sampler.h"
 #include "symcache.h"
 
-#define SAMPLER_RING_BYTES	(1u << 20)	/* drained every 50 ms */
 #define CYCLE_NS		5000000000ULL	/* a window and its off time */
 #define MIN_WIN_NS		10000000ULL
 #define MAX_OFF_NS		600000000000ULL	/* 10 min */
@@ -17,13 +16,10 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-static int on_event(void *ctx, const struct gmt_event *ev,
-		    const struct gmt_fatal_event *fatal)
+void sampler_add(struct sampler *sp, const struct gmt_event *ev)
 {
-	struct sampler *sp = ctx;
-
-	if (fatal)
-		return 0;	/* the crash session has its own */
+	if (!sp->tr)
+		return;
 	if (ev->flags & GMT_EV_SITE) {
 		sp->site_hits_off++;
 		sp->site_hits++;
@@ -37,22 +33,29 @@ static int on_event(void *ctx, const struct gmt_event *ev,
 		sp->over_cap++;
 		sp->total_over_cap++;
 	}
-	return 0;
 }
 
-int sampler_start(struct sampler *sp, const struct gobin *gb, pid_t pid,
-		  struct errbuf *err)
+static int attach_ops(struct sampler *sp, struct errbuf *err)
 {
-	struct tracer_opts to = { .pid = pid,
-				  .ringbuf_bytes = SAMPLER_RING_BYTES };
+	return tracer_attach_pid(sp->tr, sp->gb, sp->pid, SAMPLER_OPS,
+				 &sp->links, err);
+}
+
+int sampler_start(struct sampler *sp, struct tracer *tr, struct gobin *gb,
+		  pid_t pid, uint64_t bias, struct errbuf *err)
+{
 	uint64_t now;
 
 	memset(sp, 0, sizeof(*sp));
-	tracer_opts_set_ops(&to, TRACE_DEFAULT_OPS & ~(1u << GMT_OP_FATAL));
 	if (trace_init(&sp->t))
 		return errbuf_set(err, "out of memory");
 	sp->t.no_map_table = true;
-	if (tracer_open(&sp->tr, gb, &to, err)) {
+	sp->gb = gb;
+	sp->pid = pid;
+	sp->bias = bias;
+	sp->tr = tr;
+	if (attach_ops(sp, err)) {
+		sp->tr = NULL;
 		sp->failed = true;
 		return -1;
 	}
@@ -64,21 +67,19 @@ int sampler_start(struct sampler *sp, const struct gobin *gb, pid_t pid,
 	sp->t.meta.start_ns = now;
 	sp->t.meta.wall_start_ns = trace_wall_now_ns();
 	sp->t.meta.pid = pid;
-	sp->t.meta.ops_mask = TRACE_DEFAULT_OPS & ~(1u << GMT_OP_FATAL);
+	sp->t.meta.ops_mask = SAMPLER_OPS;
 	snprintf(sp->t.meta.command, sizeof(sp->t.meta.command), "daemon");
-	symcache_meta(&sp->t, gb);
+	symcache_meta(&sp->t, sp->gb);
+	sp->t.meta.pid = pid;
+	sp->t.meta.load_bias = bias;
 	return 0;
 }
 
-static void drain(struct sampler *sp)
+/* Its records come through sampler_add(); what the ring lost, here. */
+static void count_lost(struct sampler *sp)
 {
-	uint64_t lost;
+	uint64_t lost = tracer_watch_lost(sp->tr, sp->pid);
 
-	/* Bounded: a process writing as fast as we read never holds us. */
-	for (int i = 0; i < 64 && tracer_poll(sp->tr, 0, on_event, sp) > 0;
-	     i++)
-		;
-	lost = tracer_lost(sp->tr);
 	if (lost > sp->lost_seen) {
 		/* A lost record was a hit too: it cost the same. */
 		sp->win_hits += lost - sp->lost_seen;
@@ -97,7 +98,7 @@ static void sites_out(struct sampler *sp, double hit_ns, uint64_t now)
 
 	if (!sp->sites_on)
 		return;
-	tracer_detach_sites(sp->tr);
+	tracer_links_drop(&sp->site_links);
 	sp->sites_on = false;
 	sp->cost_ns += (double)sp->site_hits_off * hit_ns;
 	sp->site_frac = len ? (double)sp->site_hits_off * hit_ns / (double)len :
@@ -106,8 +107,7 @@ static void sites_out(struct sampler *sp, double hit_ns, uint64_t now)
 	sp->site_hits_off = 0;
 }
 
-static void sites_in(struct sampler *sp, const struct gobin *gb,
-		     double budget_frac, uint64_t now)
+static void sites_in(struct sampler *sp, double budget_frac, uint64_t now)
 {
 	struct errbuf err = { 0 };
 
@@ -115,7 +115,8 @@ static void sites_in(struct sampler *sp, const struct gobin *gb,
 		return;
 	/* Too dear for the budget on their own: map probes only. */
 	if (sp->site_frac >= budget_frac / 2 ||
-	    tracer_attach_sites(sp->tr, gb, sp->sites, sp->nsites, &err)) {
+	    tracer_attach_sites_pid(sp->tr, sp->gb, sp->pid, sp->sites,
+				    sp->nsites, &sp->site_links, &err)) {
 		sp->sites_dropped = true;
 		return;
 	}
@@ -123,11 +124,10 @@ static void sites_in(struct sampler *sp, const struct gobin *gb,
 	sp->sites_since = now;
 }
 
-void sampler_sites_now(struct sampler *sp, const struct gobin *gb,
-		       double budget_frac, uint64_t now)
+void sampler_sites_now(struct sampler *sp, double budget_frac, uint64_t now)
 {
 	if (sp->tr && !sp->on && !sp->sites_on)
-		sites_in(sp, gb, budget_frac, now);
+		sites_in(sp, budget_frac, now);
 }
 
 /*
@@ -135,8 +135,8 @@ void sampler_sites_now(struct sampler *sp, const struct gobin *gb,
  * so that on average they add no more than the budget, the call-site
  * probes in meanwhile included: off = len * (used - b) / (b - sites).
  */
-static void end_window(struct sampler *sp, const struct gobin *gb,
-		       double budget_frac, double hit_ns, uint64_t now)
+static void end_window(struct sampler *sp, double budget_frac, double hit_ns,
+		       uint64_t now)
 {
 	uint64_t len = now - sp->win_start;
 	double used = (double)sp->win_hits * hit_ns / (double)(len ? len : 1);
@@ -167,28 +167,25 @@ static void end_window(struct sampler *sp, const struct gobin *gb,
 	off = (uint64_t)((double)len * (used - budget_frac) / room);
 	if (off > MAX_OFF_NS)
 		off = MAX_OFF_NS;
-	tracer_detach_probes(sp->tr);
+	tracer_links_drop(&sp->links);
 	sp->on = false;
 	sp->next_on = now + off;
-	sites_in(sp, gb, budget_frac, now);
+	sites_in(sp, budget_frac, now);
 }
 
-uint64_t sampler_tick(struct sampler *sp, const struct gobin *gb,
-		      double budget_frac, double hit_ns, uint64_t now)
+uint64_t sampler_tick(struct sampler *sp, double budget_frac, double hit_ns,
+		      uint64_t now)
 {
 	struct errbuf err = { 0 };
 
 	if (!sp->tr)
 		return UINT64_MAX;
-	drain(sp);
-	if (sp->on && now - sp->win_start >= sp->win_len) {
-		drain(sp);
-		end_window(sp, gb, budget_frac, hit_ns, now);
-	}
+	count_lost(sp);
+	if (sp->on && now - sp->win_start >= sp->win_len)
+		end_window(sp, budget_frac, hit_ns, now);
 	if (!sp->on && now >= sp->next_on) {
-		drain(sp);
 		sites_out(sp, hit_ns, now);
-		if (tracer_attach_probes(sp->tr, gb, &err))
+		if (attach_ops(sp, &err))
 			return sp->next_on = now + MAX_OFF_NS;
 		sp->on = true;
 		sp->win_start = now;
@@ -210,7 +207,7 @@ double sampler_cost_pct(const struct sampler *sp, uint64_t now)
 }
 
 void sampler_meta(struct sampler *sp, double budget_pct, double hit_ns,
-		  uint64_t bias, uint64_t now)
+		  uint64_t now)
 {
 	uint64_t observed = sp->observed_ns;
 
@@ -224,7 +221,7 @@ void sampler_meta(struct sampler *sp, double budget_pct, double hit_ns,
 	sp->t.meta.sampling.hit_ns = hit_ns;
 	sp->t.meta.sampling.nsites = sp->nsites;
 	for (size_t i = 0; i < sp->nsites; i++)
-		sp->t.meta.sampling.site_ret[i] = sp->site_pc[i] + 5 + bias;
+		sp->t.meta.sampling.site_ret[i] = sp->site_pc[i] + 5 + sp->bias;
 	sp->t.meta.sampling.site_hits = sp->site_hits;
 	sp->t.meta.sampling.site_observed_ns = sp->site_observed_ns +
 		(sp->sites_on ? now - max_u64(sp->sites_since, sp->span_start) :
@@ -248,7 +245,8 @@ void sampler_reset(struct sampler *sp, uint64_t now)
 
 void sampler_stop(struct sampler *sp)
 {
-	tracer_close(sp->tr);
+	tracer_links_drop(&sp->links);
+	tracer_links_drop(&sp->site_links);
 	sp->tr = NULL;
 	trace_free(&sp->t);
 }
@@ -273,7 +271,7 @@ static int call_op(const struct gobin *gb, uint64_t a)
 
 static void add_site(struct sampler *sp, const struct gobin *gb, uint64_t ret)
 {
-	uint64_t call = ret - gb->load_bias - 5;
+	uint64_t call = ret - sp->bias - 5;
 	int64_t off;
 	int op;
 
@@ -288,9 +286,10 @@ static void add_site(struct sampler *sp, const struct gobin *gb, uint64_t ret)
 	sp->sites[sp->nsites++] = (struct site_probe){ (uint8_t)op, off };
 }
 
-size_t sampler_find_sites(struct sampler *sp, const struct gobin *gb,
-			  const struct analysis *an)
+size_t sampler_find_sites(struct sampler *sp, const struct analysis *an)
 {
+	const struct gobin *gb = sp->gb;
+
 	for (size_t i = 0; i < an->nfindings; i++) {
 		const struct an_map *m = &an->maps[i];
 
@@ -298,7 +297,7 @@ size_t sampler_find_sites(struct sampler *sp, const struct gobin *gb,
 			const struct trace_stack *st =
 				&sp->t.stacks[m->lines[j].stack];
 
-			if (st->n && st->pc[0] > gb->load_bias + 5)
+			if (st->n && st->pc[0] > sp->bias + 5)
 				add_site(sp, gb, st->pc[0]);
 		}
 	}

@@ -16,21 +16,28 @@
  * within a budget: attached for a window, then detached for as long as the
  * window's hits (times the calibrated cost of a hit) say, so that what
  * they add averages at most budget_frac of one CPU. A process whose
- * window costs less than the budget keeps them in. The programs are
- * loaded once; windows only attach and detach links.
+ * window costs less than the budget keeps them in. The programs are the
+ * binary's, loaded once for all its processes (bingroup.h); windows only
+ * attach and detach this process's links (tracer_attach_pid). Its records
+ * come from the daemon's one ring buffer, handed over by sampler_add().
  */
+#define SAMPLER_OPS	(TRACE_DEFAULT_OPS & ~(1u << GMT_OP_FATAL))
 #define SAMPLER_FIRST_WIN_NS	20000000ULL	/* 20 ms: a first look */
 #define SAMPLER_WIN_NS		250000000ULL
 #define SAMPLER_MAX_EVENTS	200000		/* kept per report */
 
 struct sampler {
-	struct tracer *tr;
+	struct tracer *tr;		/* the binary's; NULL: not sampling */
+	struct gobin *gb;		/* the binary's */
+	pid_t pid;
+	uint64_t bias;			/* its load bias */
+	struct tracer_links links, site_links;
 	struct trace t;			/* since the last report */
 	bool on;
 	uint64_t start_ns;		/* sampling began */
 	uint64_t win_start, win_len, next_on;
 	uint64_t win_hits;		/* records of this window */
-	uint64_t lost_seen;		/* tracer_lost() at the last look */
+	uint64_t lost_seen;		/* tracer_watch_lost(), last look */
 	/* Since the last report, and in all. */
 	uint64_t observed_ns, span_start;
 	uint64_t hits, total_hits, total_observed_ns;
@@ -53,18 +60,21 @@ struct sampler {
 	uint64_t site_observed_ns, site_hits;
 };
 
-int sampler_start(struct sampler *sp, const struct gobin *gb, pid_t pid,
-		  struct errbuf *err);
+/* Its probes go in at once: the first window opens. */
+int sampler_start(struct sampler *sp, struct tracer *tr, struct gobin *gb,
+		  pid_t pid, uint64_t bias, struct errbuf *err);
+/* One of its records, from the ring buffer. */
+void sampler_add(struct sampler *sp, const struct gmt_event *ev);
 /*
- * Drain its records, end or begin a window as due. budget_frac: of one
- * CPU; hit_ns: the calibrated cost of a hit. Returns when it next needs a
- * look (CLOCK_MONOTONIC ns).
+ * Counts what the ring lost, ends or begins a window as due (the ring
+ * drained first). budget_frac: of one CPU; hit_ns: the calibrated cost of
+ * a hit. Returns when it next needs a look (CLOCK_MONOTONIC ns).
  */
-uint64_t sampler_tick(struct sampler *sp, const struct gobin *gb,
-		      double budget_frac, double hit_ns, uint64_t now);
+uint64_t sampler_tick(struct sampler *sp, double budget_frac, double hit_ns,
+		      uint64_t now);
 /* Fills t->meta.sampling for a report of what was kept since the last. */
 void sampler_meta(struct sampler *sp, double budget_pct, double hit_ns,
-		  uint64_t bias, uint64_t now);
+		  uint64_t now);
 /* After a report: drop the events, start a new span. */
 void sampler_reset(struct sampler *sp, uint64_t now);
 /* Estimated cost so far, in percent of one CPU. */
@@ -78,9 +88,7 @@ struct analysis;
  * then on. Returns how many are known.
  */
 /* Found sites go in at once when the map probes are out. */
-void sampler_sites_now(struct sampler *sp, const struct gobin *gb,
-		       double budget_frac, uint64_t now);
-size_t sampler_find_sites(struct sampler *sp, const struct gobin *gb,
-			  const struct analysis *an);
+void sampler_sites_now(struct sampler *sp, double budget_frac, uint64_t now);
+size_t sampler_find_sites(struct sampler *sp, const struct analysis *an);
 
 #endif

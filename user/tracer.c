@@ -54,6 +54,15 @@ struct tracer {
 	size_t nsites;
 };
 
+/* A ring buffer many tracers write to (tracer_opts.ring). */
+struct tracer_ring {
+	int map_fd;
+	struct ring_buffer *rb;
+	tracer_event_fn fn;
+	void *fn_ctx;
+	int seen, max;
+};
+
 /* libbpf stays quiet unless -v asks for its log (-vv: its debug log). */
 static int verbosity;
 
@@ -233,7 +242,12 @@ static int load(struct tracer *t, const struct gobin *gb,
 		bpf_map__set_max_entries(t->skel->maps.freezes, 1);
 		bpf_map__set_max_entries(t->skel->maps.guard_rbs, 1);
 	}
-	if (crash_only(o)) {
+	if (o->ring &&
+	    bpf_map__reuse_fd(t->skel->maps.events, o->ring->map_fd))
+		return errbuf_set(err, "cannot share the ring buffer: %s",
+				  strerror(errno));
+	/* Multi mode may attach map-operation probes per process later. */
+	if (crash_only(o) && !o->multi) {
 		/*
 		 * Only the fatal probes: the map-operation programs are not
 		 * loaded (the verifier's time goes with them), and a few
@@ -244,7 +258,7 @@ static int load(struct tracer *t, const struct gobin *gb,
 			bytes = CRASH_ONLY_RINGBUF_BYTES;
 		bpf_map__set_max_entries(t->skel->maps.histories, 1);
 	}
-	if (bpf_map__set_max_entries(t->skel->maps.events, bytes))
+	if (!o->ring && bpf_map__set_max_entries(t->skel->maps.events, bytes))
 		return errbuf_set(err, "cannot size the ring buffer to %u bytes",
 				  bytes);
 	e = gomaptrace_bpf__load(t->skel);
@@ -281,28 +295,41 @@ static struct bpf_program *prog_for(struct tracer *t,
 	}
 }
 
-static int attach_one(struct tracer *t, const struct gobin *gb,
-		      const struct probe_site *p, pid_t pid,
-		      struct errbuf *err)
+static struct bpf_link *attach_at(struct bpf_program *prog, pid_t pid,
+				   const char *path, const char *function,
+				   int64_t file_offset, struct errbuf *err)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct bpf_link *link;
 	int e;
 
-	if (p->file_offset < 0)
-		return errbuf_set(err, "no file offset for %s in %s",
-				  p->function, gb->path);
-	link = bpf_program__attach_uprobe_opts(prog_for(t, p), pid,
-					       gb->path, p->file_offset, &uo);
-	if (!link) {
-		e = errno;
-		if (no_permission(e))
-			return perm_error(err);
-		return errbuf_set(err, "cannot attach a uprobe to %s "
-				  "(%s, file offset 0x%llx): %s", p->function,
-				  gb->path, (unsigned long long)p->file_offset,
-				  strerror(e));
+	if (file_offset < 0) {
+		errbuf_set(err, "no file offset for %s in %s", function, path);
+		return NULL;
 	}
+	link = bpf_program__attach_uprobe_opts(prog, pid, path,
+					       (size_t)file_offset, &uo);
+	if (link)
+		return link;
+	e = errno;
+	if (no_permission(e))
+		perm_error(err);
+	else
+		errbuf_set(err, "cannot attach a uprobe to %s (%s, file "
+			   "offset 0x%llx): %s", function, path,
+			   (unsigned long long)file_offset, strerror(e));
+	return NULL;
+}
+
+static int attach_one(struct tracer *t, const struct gobin *gb,
+		      const struct probe_site *p, pid_t pid,
+		      struct errbuf *err)
+{
+	struct bpf_link *link = attach_at(prog_for(t, p), pid, gb->path,
+					  p->function, p->file_offset, err);
+
+	if (!link)
+		return -1;
 	t->links[t->nlinks++] = link;
 	if (p->method == PROBE_ENTRY_SLOW)
 		t->nslow++;
@@ -466,6 +493,11 @@ int tracer_open(struct tracer **out, const struct gobin *gb,
 	t->opts = *opts;
 	if (load(t, gb, opts, err) || attach(t, gb, opts, err))
 		goto fail;
+	if (opts->ring) {
+		/* Read through the ring's own reader (tracer_ring_poll). */
+		*out = t;
+		return 0;
+	}
 	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_record,
 				 t, NULL);
 	if (!t->rb) {
@@ -499,6 +531,8 @@ int tracer_poll(struct tracer *t, int timeout_ms, tracer_event_fn fn,
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int n, wait;
 
+	if (!t->rb)
+		return -EINVAL;	/* a shared ring: tracer_ring_poll() */
 	t->fn = fn;
 	t->fn_ctx = ctx;
 	t->seen = 0;
@@ -676,7 +710,7 @@ struct gomaptrace_bpf *tracer_skel(struct tracer *t)
 
 int tracer_fd(const struct tracer *t)
 {
-	return ring_buffer__epoll_fd(t->rb);
+	return t->rb ? ring_buffer__epoll_fd(t->rb) : -1;
 }
 
 /*
@@ -763,4 +797,183 @@ void tracer_detach_sites(struct tracer *t)
 	for (size_t i = 0; i < t->nsites; i++)
 		link_reaper_destroy(t->sites[i]);
 	t->nsites = 0;
+}
+
+/* ---- many tracers, one ring buffer (the daemon's) ---- */
+
+static int ring_record(void *ctx, void *data, size_t size)
+{
+	struct tracer_ring *r = ctx;
+	const struct gmt_event *ev = data;
+	const struct gmt_fatal_event *fatal = NULL;
+
+	if (size < sizeof(*ev))
+		return 0;
+	if (ev->op == GMT_OP_FATAL) {
+		if (size < sizeof(*fatal))
+			return 0;
+		fatal = data;
+	}
+	r->seen++;
+	if (!r->fn(r->fn_ctx, ev, fatal) && r->seen < r->max)
+		return 0;
+	return -ECANCELED;	/* only a negative return stops libbpf */
+}
+
+int tracer_ring_new(struct tracer_ring **out, uint32_t bytes,
+		    struct errbuf *err)
+{
+	struct tracer_ring *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!r)
+		return errbuf_set(err, "out of memory");
+	r->map_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "gmt_events", 0, 0,
+				   bytes, NULL);
+	if (r->map_fd < 0) {
+		int e = errno;
+
+		free(r);
+		if (no_permission(e))
+			return perm_error(err);
+		return errbuf_set(err, "cannot make a %u-byte BPF ring buffer: "
+				  "%s", bytes, strerror(e));
+	}
+	r->rb = ring_buffer__new(r->map_fd, ring_record, r, NULL);
+	if (!r->rb) {
+		errbuf_set(err, "cannot map the BPF ring buffer: %s",
+			   strerror(errno));
+		tracer_ring_free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int tracer_ring_fd(const struct tracer_ring *r)
+{
+	return ring_buffer__epoll_fd(r->rb);
+}
+
+int tracer_ring_consume(struct tracer_ring *r, int max, tracer_event_fn fn,
+			void *ctx)
+{
+	int n;
+
+	r->fn = fn;
+	r->fn_ctx = ctx;
+	r->seen = 0;
+	r->max = max > 0 ? max : INT32_MAX;
+	n = ring_buffer__consume(r->rb);
+	if (n < 0 && n != -ECANCELED)
+		return n;
+	return r->seen;
+}
+
+void tracer_ring_free(struct tracer_ring *r)
+{
+	if (!r)
+		return;
+	ring_buffer__free(r->rb);
+	if (r->map_fd >= 0)
+		close(r->map_fd);
+	free(r);
+}
+
+/* ---- one process's own probes on a multi-mode tracer ---- */
+
+static int links_add(struct tracer_links *tl, struct bpf_link *l)
+{
+	struct bpf_link **more;
+
+	if (tl->n == tl->cap) {
+		size_t cap = tl->cap ? tl->cap * 2 : 16;
+
+		more = realloc(tl->l, cap * sizeof(*more));
+		if (!more)
+			return -1;
+		tl->l = more;
+		tl->cap = cap;
+	}
+	tl->l[tl->n++] = l;
+	return 0;
+}
+
+static int links_attach(struct tracer_links *tl, struct bpf_program *prog,
+			pid_t pid, const char *path, const char *function,
+			int64_t file_offset, struct errbuf *err)
+{
+	struct bpf_link *l = attach_at(prog, pid, path, function, file_offset,
+				       err);
+
+	if (!l)
+		return -1;
+	if (!links_add(tl, l))
+		return 0;
+	link_reaper_destroy(l);
+	return errbuf_set(err, "out of memory");
+}
+
+int tracer_attach_pid(struct tracer *t, const struct gobin *gb, pid_t pid,
+		      uint32_t ops_mask, struct tracer_links *tl,
+		      struct errbuf *err)
+{
+	if (!t->multi || pid <= 0)
+		return errbuf_set(err, "per-process probes need a multi-mode "
+				  "tracer and a pid");
+	for (size_t i = 0; i < gb->nprobes; i++) {
+		const struct probe_site *p = &gb->probes[i];
+
+		if ((unsigned)p->op >= GMT_NOPS || !(ops_mask & (1u << p->op)))
+			continue;
+		if (links_attach(tl, prog_for(t, p), pid, gb->path, p->function,
+				 p->file_offset, err))
+			goto fail;
+		if (p->method == PROBE_ENTRY_SLOW)
+			tl->nslow++;
+	}
+	if (tl->n)
+		return 0;
+	errbuf_set(err, "%s has none of the runtime functions asked for",
+		   gb->exe);
+fail:
+	tracer_links_drop(tl);
+	return -1;
+}
+
+int tracer_attach_sites_pid(struct tracer *t, const struct gobin *gb,
+			    pid_t pid, const struct site_probe *sp, size_t n,
+			    struct tracer_links *tl, struct errbuf *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_program *prog = site_prog(t, sp[i].op);
+
+		if (!prog)
+			continue;
+		if (links_attach(tl, prog, pid, gb->path, "a call site",
+				 sp[i].file_offset, err)) {
+			tracer_links_drop(tl);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void tracer_links_drop(struct tracer_links *tl)
+{
+	for (size_t i = 0; i < tl->n; i++)
+		link_reaper_destroy(tl->l[i]);
+	free(tl->l);
+	memset(tl, 0, sizeof(*tl));
+}
+
+uint64_t tracer_watch_lost(struct tracer *t, pid_t pid)
+{
+	struct gmt_watch w;
+	__u32 tgid = pid;
+
+	if (!t->multi || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.watched),
+					     &tgid, &w))
+		return 0;
+	return w.lost;
 }

@@ -47,9 +47,16 @@ struct tracer_opts {
 	 * same as a watched one's); only the recording is skipped.
 	 */
 	bool multi;
+	/*
+	 * Write to this ring buffer (tracer_ring_new) instead of one of the
+	 * tracer's own: many tracers, one reader. tracer_poll() and
+	 * tracer_fd() are then the ring's (tracer_ring_consume/_fd).
+	 */
+	struct tracer_ring *ring;
 };
 
 struct tracer;
+struct tracer_ring;
 struct gomaptrace_bpf;
 
 /*
@@ -138,5 +145,46 @@ int tracer_attach_sites(struct tracer *t, const struct gobin *gb,
 			const struct site_probe *sp, size_t n,
 			struct errbuf *err);
 void tracer_detach_sites(struct tracer *t);
+
+/*
+ * One ring buffer for many tracers (the daemon's): bytes a power of two,
+ * a multiple of the page size. Records come with ev->pid to tell their
+ * process; no flight-recorder history is kept for them.
+ */
+int tracer_ring_new(struct tracer_ring **out, uint32_t bytes,
+		    struct errbuf *err);
+/* Readable when a record woke it (a fatal: map operations never do). */
+int tracer_ring_fd(const struct tracer_ring *r);
+/*
+ * Hands fn what is ready, at most max records (0: no bound), stopping
+ * early when fn returns non-zero; the count, or < 0.
+ */
+int tracer_ring_consume(struct tracer_ring *r, int max, tracer_event_fn fn,
+			void *ctx);
+void tracer_ring_free(struct tracer_ring *r);
+
+/*
+ * Multi mode: probes of one process on the shared programs, with its pid
+ * as filter, so only that process takes their traps: its map operations
+ * (ops_mask, 1 << enum gmt_op) or its call sites. gb->path names the
+ * binary for every process (the daemon: a descriptor it checked, so no
+ * process's later exec can move a probe to another file). Duty-cycling
+ * attaches and drops these links; nothing is reloaded.
+ */
+struct tracer_links {
+	struct bpf_link **l;
+	size_t n, cap, nslow;
+};
+
+int tracer_attach_pid(struct tracer *t, const struct gobin *gb, pid_t pid,
+		      uint32_t ops_mask, struct tracer_links *tl,
+		      struct errbuf *err);
+int tracer_attach_sites_pid(struct tracer *t, const struct gobin *gb,
+			    pid_t pid, const struct site_probe *sp, size_t n,
+			    struct tracer_links *tl, struct errbuf *err);
+/* Detaches them (through the link reaper: closing can take a while). */
+void tracer_links_drop(struct tracer_links *tl);
+/* Multi mode: pid's records the ring buffer had no room for. */
+uint64_t tracer_watch_lost(struct tracer *t, pid_t pid);
 
 #endif

@@ -230,6 +230,15 @@ def container_once(tmp_path):
     return named is not None
 
 
+def daemon_uprobes(dpid, exe):
+    """Uprobe perf events on exe, or held by process dpid, or named by a
+    descriptor (/proc/self/fd/N: how the daemon names each binary, so
+    that no later rename or exec can move a probe to another file)."""
+    return [e for e in uprobes_on("") if e.get("filename", "").endswith(exe)
+            or e.get("pid") == dpid
+            or e.get("filename", "").startswith("/proc/self/fd/")]
+
+
 def test_stop_leaves_nothing(tmp_path):
     """SIGTERM: exit 0 within 2 s, no uprobe left on the binary, the
     program untouched (it runs on, then exits as it would). Then the same
@@ -238,13 +247,14 @@ def test_stop_leaves_nothing(tmp_path):
     for sig in (signal.SIGTERM, signal.SIGKILL):
         d = Daemon(tmp_path / sig.name)
         app, pid = start_racer(exe)
-        wait_until(lambda: pid in d.guarded() and uprobes_on(exe),
-                   "the daemon's probes")
+        wait_until(lambda: pid in d.guarded() and
+                   daemon_uprobes(d.p.pid, exe), "the daemon's probes")
         rc, err, took = d.stop(sig)
         print(f"\n{sig.name}: the daemon exited in {took * 1e3:.0f} ms")
         if sig == signal.SIGTERM:
             assert rc == 0, err
-        wait_until(lambda: not uprobes_on(exe), "the probes to go")
+        wait_until(lambda: not daemon_uprobes(d.p.pid, exe),
+                   "the probes to go")
         wait_until(lambda: not watchdog_of(pid), "the watchdog to go")
         with open(f"/proc/{pid}/stat") as f:
             assert f.read().rsplit(")", 1)[1].split()[0] in "RS"
