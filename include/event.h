@@ -26,6 +26,14 @@ enum gmt_op {
 };
 #define GMT_NOPS		6	/* kinds above */
 
+/*
+ * The daemon's per-process probes are one uprobe_multi link per window,
+ * on one program (op_multi): each offset's cookie says what it is.
+ */
+#define GMT_COOKIE_OP		0xffULL	/* enum gmt_op */
+#define GMT_COOKIE_JBE		0x100ULL	/* at a stack check's jbe */
+#define GMT_COOKIE_SITE		0x200ULL	/* at a CALL into the runtime */
+
 #define GMT_EV_WRITING	0x01	/* write-in-progress flag was already set */
 #define GMT_EV_SITE	0x04	/* from a call-site probe (the daemon's
 				 * targeted probes), not a map function's */

@@ -92,11 +92,20 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
 	return 0;
 }
 
-int cli_need_pid(const struct cli_cmd *cmd, int argc, char **argv,
-		 pid_t pid)
+int cli_no_operands(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	if (optind != argc)
 		return cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+int cli_need_pid(const struct cli_cmd *cmd, int argc, char **argv,
+		 pid_t pid)
+{
+	int ret = cli_no_operands(cmd, argc, argv);
+
+	if (ret)
+		return ret;
 	if (!pid)
 		return cli_error(cmd, "give the process: -p PID");
 	return 0;

@@ -168,8 +168,8 @@ int cmd_daemon(int argc, char **argv)
 	ret = cli_parse(&cmd, argc, argv, parse_opt, &o);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (optind != argc)
-		return cli_error(&cmd, "unexpected argument '%s'",
-				 argv[optind]);
+	ret = cli_no_operands(&cmd, argc, argv);
+	if (ret)
+		return ret;
 	return daemon_run(&o);
 }

@@ -93,9 +93,9 @@ int cmd_status(int argc, char **argv)
 	ret = cli_parse(&cmd, argc, argv, parse_opt, &o);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	if (optind != argc)
-		return cli_error(&cmd, "unexpected argument '%s'",
-				 argv[optind]);
+	ret = cli_no_operands(&cmd, argc, argv);
+	if (ret)
+		return ret;
 	dir = daemon_run_dir(o.run_dir);
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path),
 			     "%s/daemon.sock", dir) >= sizeof(sa.sun_path))

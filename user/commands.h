@@ -56,6 +56,8 @@ struct cli_cmd {
 typedef int (*cli_opt_fn)(int code, const char *arg, void *ctx);
 int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
 	      cli_opt_fn fn, void *ctx);
+/* After the options: no operand left. 0 or 2. */
+int cli_no_operands(const struct cli_cmd *cmd, int argc, char **argv);
 /* After the options of record and top: no operand, and a -p. 0 or 2. */
 int cli_need_pid(const struct cli_cmd *cmd, int argc, char **argv,
 		 pid_t pid);

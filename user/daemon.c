@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "guard.h"
 #include "link_reaper.h"
+#include "proc_status.h"
 #include "proc_watch.h"
 #include "symcache.h"
 #include "textfmt.h"
@@ -48,48 +49,19 @@ static int logf_(const char *fmt, ...)
 
 static bool is_tgid(pid_t pid)
 {
-	char path[64], line[128];
-	long tgid = -1;
-	FILE *f;
+	struct proc_status st;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid == pid;
+	return !proc_status_read(pid, &st) && st.tgid == pid;
 }
 
-/* Its PID in the innermost PID namespace (NSpid's last field). */
+/* Its PID in its own PID namespace; 0 when that is the host's. */
 static pid_t ns_pid(pid_t pid)
 {
-	char path[64], line[512];
-	pid_t last = 0;
-	FILE *f;
+	struct proc_status st;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (proc_status_read(pid, &st) || st.nspid == pid)
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *p, *end;
-
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		for (p = line + 6;; p = end) {
-			long v = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			last = (pid_t)v;
-		}
-		break;
-	}
-	fclose(f);
-	return last == pid ? 0 : last;
+	return st.nspid;
 }
 
 static struct target *find_target(struct daemon *d, pid_t pid)

@@ -101,6 +101,11 @@ int daemon_write_report(struct daemon *d, struct target *tg,
 size_t daemon_findings(struct target *tg);
 /* Its binary's symbol tables, with its load bias. */
 struct gobin *daemon_gobin(struct target *tg);
+/*
+ * Records lost in all: what the ring buffer had no room for, what a
+ * report's cap left out, fatal records not stored.
+ */
+uint64_t daemon_lost(const struct daemon *d);
 /* Oldest files first, until DIR is under --max-disk. */
 void daemon_prune(struct daemon *d);
 

@@ -184,18 +184,6 @@ static double since_s(uint64_t ns)
 	return ns ? (trace_now_ns() - ns) / 1e9 : 0;
 }
 
-static uint64_t all_lost(const struct daemon *d)
-{
-	uint64_t n = d->lost;
-
-	for (size_t i = 0; i < d->ntargets; i++) {
-		const struct sampler *sp = &d->targets[i]->sp;
-
-		n += sp->total_lost + sp->total_over_cap;
-	}
-	return n;
-}
-
 static double cost(const struct target *tg)
 {
 	return tg->sp.tr ? sampler_cost_pct(&tg->sp, trace_now_ns()) : 0;
@@ -232,7 +220,7 @@ static void status_json(const struct daemon *d, FILE *f)
 	jw_kv_uint(&jw, "attach_failures", d->attach_failed);
 	jw_kv_uint(&jw, "crashes", d->crashes);
 	/* Lost in all: the ring buffers' drops and the reports' cap. */
-	jw_kv_uint(&jw, "lost_records", all_lost(d));
+	jw_kv_uint(&jw, "lost_records", daemon_lost(d));
 	jw_key(&jw, "last_crash");
 	if (d->last_crash[0])
 		jw_string(&jw, d->last_crash);
@@ -284,7 +272,7 @@ static void status_text(const struct daemon *d, FILE *f)
 		bingroup_count(d->groups),
 		(unsigned long long)d->attach_failed,
 		(unsigned long long)d->crashes,
-		(unsigned long long)all_lost(d));
+		(unsigned long long)daemon_lost(d));
 	if (d->ntargets)
 		fprintf(f, "\n  %-8s %-8s %-9s %-7s %-9s %-12s %-6s %s\n",
 			"PID", "NS PID", "GUARDED", "COST%", "OBSERVED",

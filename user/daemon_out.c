@@ -315,19 +315,27 @@ static double cost_pct(const struct daemon *d)
 	return worst;
 }
 
+uint64_t daemon_lost(const struct daemon *d)
+{
+	uint64_t n = d->lost;
+
+	for (size_t i = 0; i < d->ntargets; i++) {
+		const struct target *tg = d->targets[i];
+
+		n += tg->sp.total_lost + tg->sp.total_over_cap + tg->unkept;
+	}
+	return n;
+}
+
 static void totals(const struct daemon *d, uint64_t *hits, uint64_t *lost,
 		   uint64_t *shared)
 {
 	*hits = d->gone_hits;
-	*lost = d->lost;
+	*lost = daemon_lost(d);
 	*shared = 0;
 	for (size_t i = 0; i < d->ntargets; i++) {
-		const struct target *tg = d->targets[i];
-
-		*hits += tg->sp.total_hits;
-		*lost += tg->sp.total_lost + tg->sp.total_over_cap +
-			 tg->unkept;
-		*shared += tg->findings;
+		*hits += d->targets[i]->sp.total_hits;
+		*shared += d->targets[i]->findings;
 	}
 }
 

@@ -8,7 +8,7 @@ struct bpf_link;
  * Detaching a uprobe waits for the kernel's RCU grace period: up to 0.2 s
  * per link on a loaded host, measured here. The daemon detaches links all
  * the time (duty-cycling) and must answer a frozen process within the
- * freeze's bound, so it hands them to a thread of their own. Without
+ * freeze's bound, so it hands them to threads of their own. Without
  * link_reaper_start() (the on-call commands), links are destroyed at once.
  */
 int link_reaper_start(void);
@@ -17,7 +17,9 @@ int link_reaper_start(void);
  * at our exit anyway), then ends the thread.
  */
 void link_reaper_stop(void);
-/* Destroys l now, or queues it for the reaper thread. */
+/* Destroys l now, or queues it for the reaper threads. */
 void link_reaper_destroy(struct bpf_link *l);
+/* The same for a link held as a bare fd (tracer.c's uprobe_multi). */
+void link_reaper_close(int fd);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "guard.h"
+#include "proc_status.h"
 #include "session.h"
 #include "symcache.h"
 
@@ -74,22 +75,13 @@ static void on_history(void *ctx, uint32_t tid, const struct gmt_history *h)
  */
 static int check_not_thread(pid_t pid, struct errbuf *err)
 {
-	char path[64], line[256];
-	long tgid = -1;
-	FILE *f;
+	struct proc_status st;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;	/* gone: opening its binary will say so */
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %ld", &tgid) == 1)
-			break;
-	fclose(f);
-	if (tgid > 0 && tgid != pid)
-		return errbuf_set(err, "PID %d is a thread of process %ld: "
-				  "give -p %ld", (int)pid, tgid, tgid);
-	return 0;
+	/* Gone: opening its binary will say so. */
+	if (proc_status_read(pid, &st) || st.tgid <= 0 || st.tgid == pid)
+		return 0;
+	return errbuf_set(err, "PID %d is a thread of process %d: give -p %d",
+			  (int)pid, (int)st.tgid, (int)st.tgid);
 }
 
 /* What the trace says about the binary: as mapped, once it is. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ struct tracer {
 	size_t nlinks;
 	size_t nslow;
 	bool multi;
+	bool umulti;		/* op_multi loaded as uprobe_multi */
 	struct hist_table hist;
 	/* The current tracer_poll() call's consumer. */
 	tracer_event_fn fn;
@@ -214,22 +216,23 @@ static void skip_op_programs(struct gomaptrace_bpf *k)
 		k->progs.op_iter_next, k->progs.op_iter_next_e,
 		k->progs.op_assign_site, k->progs.op_delete_site,
 		k->progs.op_clear_site, k->progs.op_iter_init_site,
-		k->progs.op_iter_next_site,
+		k->progs.op_iter_next_site, k->progs.op_multi,
 	};
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
 		bpf_program__set_autoload(progs[i], false);
 }
 
-static int load(struct tracer *t, const struct gobin *gb,
-		const struct tracer_opts *o, struct errbuf *err)
+/* Not in libbpf 1.1's enum; the kernel's since 6.6. */
+#define ATTACH_UPROBE_MULTI	48
+
+static int load_once(struct tracer *t, const struct gobin *gb,
+		     const struct tracer_opts *o, struct errbuf *err)
 {
 	uint32_t bytes = o->ringbuf_bytes ? o->ringbuf_bytes
 					  : DEFAULT_RINGBUF_BYTES;
 	int e;
 
-	if (check_opts(gb, o, err) || check_kernel(err))
-		return -1;
 	t->skel = gomaptrace_bpf__open();
 	if (!t->skel)
 		return errbuf_set(err, "cannot open the BPF object: %s",
@@ -247,6 +250,11 @@ static int load(struct tracer *t, const struct gobin *gb,
 		return errbuf_set(err, "cannot share the ring buffer: %s",
 				  strerror(errno));
 	/* Multi mode may attach map-operation probes per process later. */
+	if (t->umulti)
+		bpf_program__set_expected_attach_type(t->skel->progs.op_multi,
+						      ATTACH_UPROBE_MULTI);
+	else
+		bpf_program__set_autoload(t->skel->progs.op_multi, false);
 	if (crash_only(o) && !o->multi) {
 		/*
 		 * Only the fatal probes: the map-operation programs are not
@@ -270,6 +278,27 @@ static int load(struct tracer *t, const struct gobin *gb,
 	return errbuf_set(err, "the kernel refused gomaptrace's BPF programs: "
 			  "%s (-vv shows libbpf's log)",
 			  strerror(e));
+}
+
+/*
+ * Multi mode tries op_multi as uprobe_multi first (Linux >= 6.6); a
+ * kernel without it gets the per-probe links instead.
+ */
+static int load(struct tracer *t, const struct gobin *gb,
+		const struct tracer_opts *o, struct errbuf *err)
+{
+	if (check_opts(gb, o, err) || check_kernel(err))
+		return -1;
+	t->umulti = o->multi;
+	if (!load_once(t, gb, o, err))
+		return 0;
+	if (!t->umulti)
+		return -1;
+	gomaptrace_bpf__destroy(t->skel);
+	t->skel = NULL;
+	t->umulti = false;
+	err->msg[0] = '\0';
+	return load_once(t, gb, o, err);
 }
 
 /* A jbe site's program skips the pass that goes to runtime.morestack. */
@@ -914,6 +943,90 @@ static int links_attach(struct tracer_links *tl, struct bpf_program *prog,
 	return errbuf_set(err, "out of memory");
 }
 
+/* The layout of union bpf_attr's link_create for uprobe_multi (6.6). */
+struct umulti_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 umulti_flags;
+	__u32 pid;
+	__u32 _pad;
+};
+
+/* One link for n offsets of path, in process pid only. */
+static int umulti_link(struct tracer *t, const char *path, pid_t pid,
+		       const unsigned long *offs, const __u64 *cookies,
+		       size_t n, struct tracer_links *tl, struct errbuf *err)
+{
+	struct umulti_attr a = {
+		.prog_fd = bpf_program__fd(t->skel->progs.op_multi),
+		.attach_type = ATTACH_UPROBE_MULTI,
+		.path = (__u64)(uintptr_t)path,
+		.offsets = (__u64)(uintptr_t)offs,
+		.cookies = (__u64)(uintptr_t)cookies,
+		.cnt = (__u32)n, .pid = (__u32)pid,
+	};
+	int fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	if (fd < 0) {
+		int e = errno;
+
+		if (no_permission(e))
+			return perm_error(err);
+		return errbuf_set(err, "cannot attach %zu uprobes to %s in "
+				  "PID %d: %s", n, path, (int)pid,
+				  strerror(e));
+	}
+	tl->fd = fd;
+	tl->has_fd = true;
+	tl->n = n;
+	return 0;
+}
+
+/* op_multi's offsets and cookies for the map functions in ops_mask. */
+static int attach_pid_umulti(struct tracer *t, const struct gobin *gb,
+			     pid_t pid, uint32_t ops_mask,
+			     struct tracer_links *tl, struct errbuf *err)
+{
+	unsigned long *offs = calloc(gb->nprobes + 1, sizeof(*offs));
+	__u64 *cookies = calloc(gb->nprobes + 1, sizeof(*cookies));
+	size_t n = 0, nslow = 0;
+	int ret = -1;
+
+	if (!offs || !cookies) {
+		errbuf_set(err, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < gb->nprobes; i++) {
+		const struct probe_site *p = &gb->probes[i];
+
+		if ((unsigned)p->op >= GMT_NOPS || p->op == GMT_OP_FATAL ||
+		    !(ops_mask & (1u << p->op)) || p->file_offset < 0)
+			continue;
+		offs[n] = (unsigned long)p->file_offset;
+		cookies[n++] = p->op | (p->method == PROBE_BRANCH ?
+					GMT_COOKIE_JBE : 0);
+		nslow += p->method == PROBE_ENTRY_SLOW;
+	}
+	if (!n) {
+		errbuf_set(err, "%s has none of the runtime functions asked "
+			   "for", gb->exe);
+		goto out;
+	}
+	ret = umulti_link(t, gb->path, pid, offs, cookies, n, tl, err);
+	tl->nslow = nslow;
+out:
+	free(offs);
+	free(cookies);
+	return ret;
+}
+
 int tracer_attach_pid(struct tracer *t, const struct gobin *gb, pid_t pid,
 		      uint32_t ops_mask, struct tracer_links *tl,
 		      struct errbuf *err)
@@ -921,6 +1034,8 @@ int tracer_attach_pid(struct tracer *t, const struct gobin *gb, pid_t pid,
 	if (!t->multi || pid <= 0)
 		return errbuf_set(err, "per-process probes need a multi-mode "
 				  "tracer and a pid");
+	if (t->umulti)
+		return attach_pid_umulti(t, gb, pid, ops_mask, tl, err);
 	for (size_t i = 0; i < gb->nprobes; i++) {
 		const struct probe_site *p = &gb->probes[i];
 
@@ -945,6 +1060,21 @@ int tracer_attach_sites_pid(struct tracer *t, const struct gobin *gb,
 			    pid_t pid, const struct site_probe *sp, size_t n,
 			    struct tracer_links *tl, struct errbuf *err)
 {
+	if (t->umulti && n) {
+		unsigned long offs[TRACER_MAX_SITES];
+		__u64 cookies[TRACER_MAX_SITES];
+		size_t k = 0;
+
+		for (size_t i = 0; i < n && k < TRACER_MAX_SITES; i++) {
+			if (sp[i].op >= GMT_NOPS || sp[i].op == GMT_OP_FATAL ||
+			    sp[i].file_offset < 0)
+				continue;
+			offs[k] = (unsigned long)sp[i].file_offset;
+			cookies[k++] = sp[i].op | GMT_COOKIE_SITE;
+		}
+		return k ? umulti_link(t, gb->path, pid, offs, cookies, k, tl,
+				       err) : 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct bpf_program *prog = site_prog(t, sp[i].op);
 
@@ -961,7 +1091,9 @@ int tracer_attach_sites_pid(struct tracer *t, const struct gobin *gb,
 
 void tracer_links_drop(struct tracer_links *tl)
 {
-	for (size_t i = 0; i < tl->n; i++)
+	if (tl->has_fd)
+		link_reaper_close(tl->fd);
+	for (size_t i = 0; tl->l && i < tl->n; i++)
 		link_reaper_destroy(tl->l[i]);
 	free(tl->l);
 	memset(tl, 0, sizeof(*tl));

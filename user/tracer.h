@@ -169,11 +169,14 @@ void tracer_ring_free(struct tracer_ring *r);
  * (ops_mask, 1 << enum gmt_op) or its call sites. gb->path names the
  * binary for every process (the daemon: a descriptor it checked, so no
  * process's later exec can move a probe to another file). Duty-cycling
- * attaches and drops these links; nothing is reloaded.
+ * attaches and drops these links; nothing is reloaded. Where the kernel
+ * has uprobe_multi, they are one link, attached and closed in one go.
  */
 struct tracer_links {
-	struct bpf_link **l;
-	size_t n, cap, nslow;
+	int fd;			/* the uprobe_multi link (Linux >= 6.6) */
+	bool has_fd;
+	struct bpf_link **l;	/* else one link per probe */
+	size_t n, cap, nslow;	/* probes */
 };
 
 int tracer_attach_pid(struct tracer *t, const struct gobin *gb, pid_t pid,
