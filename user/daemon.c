@@ -28,6 +28,7 @@
 #define CRASH_SETTLE_NS	500000000ULL	/* for the other fatal, the exit */
 #define POLL_MAX_MS	1000
 #define CHECK_NS	10000000000ULL	/* a look for newly shared maps */
+#define CHECK_BACKOFF	5		/* at most 32 times as long */
 #define RING_BYTES	(4u << 20)	/* drained every 50 ms at least */
 #define RING_BATCH	4096
 #define RING_BATCHES	64
@@ -108,11 +109,18 @@ static int exe_path(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
-static uint64_t check_ns(const struct daemon *d)
+/*
+ * A look for newly shared maps analyses every event kept since the last
+ * report: 10 s after the last look at first, twice as long after each look
+ * that found nothing new (up to the report interval), so a busy target's
+ * growing span does not cost the daemon more and more.
+ */
+static uint64_t check_ns(const struct daemon *d, unsigned quiet)
 {
 	uint64_t iv = (uint64_t)(d->o->interval_s * 1e9);
+	uint64_t ns = CHECK_NS << (quiet < CHECK_BACKOFF ? quiet : CHECK_BACKOFF);
 
-	return iv < CHECK_NS ? iv : CHECK_NS;
+	return iv < ns ? iv : ns;
 }
 
 static void target_meta(struct target *tg)
@@ -227,7 +235,7 @@ static void consider(void *ctx, pid_t pid)
 	}
 	tg->attached_ns = trace_now_ns();
 	tg->next_report = tg->attached_ns + (uint64_t)(d->o->interval_s * 1e9);
-	tg->next_check = tg->attached_ns + check_ns(d);
+	tg->next_check = tg->attached_ns + check_ns(d, 0);
 	if (sampler_start(&tg->sp, tg->grp->tr, &tg->grp->gb, pid, tg->bias,
 			  &tg->err)) {
 		logf_("PID %d: map operations not sampled: %s", (int)pid,
@@ -303,8 +311,14 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 	tg->next_tick = sampler_tick(&tg->sp, d->o->budget_pct / 100,
 				     d->hit_ns, now);
 	if (now >= tg->next_check) {
-		tg->next_check = now + check_ns(d);
-		tg->findings = daemon_findings(tg);
+		size_t before = tg->findings;
+
+		if (tg->sp.t.nevents != tg->checked_events)
+			tg->findings = daemon_findings(tg);
+		tg->checked_events = tg->sp.t.nevents;
+		tg->quiet_checks = tg->findings > before ? 0 :
+				   tg->quiet_checks + 1;
+		tg->next_check = now + check_ns(d, tg->quiet_checks);
 		sampler_sites_now(&tg->sp, d->o->budget_pct / 100, now);
 		if (tg->findings > tg->reported_findings)
 			tg->next_report = now;
