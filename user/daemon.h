@@ -65,6 +65,15 @@ struct target {
 	uint64_t reports;
 };
 
+/*
+ * Records lost, by cause: the ring buffer had no room (the process wrote
+ * faster than we drained), a report's cap (SAMPLER_MAX_EVENTS kept per
+ * report), no memory to store a fatal record.
+ */
+struct daemon_lost {
+	uint64_t ring, cap, memory;
+};
+
 struct daemon {
 	const struct daemon_opts *o;
 	struct bincache *bins;
@@ -79,10 +88,11 @@ struct daemon {
 	uint64_t start_ns;
 	/* Counters for status and gomaptrace.prom. */
 	uint64_t seen, attached, attach_failed, crashes, reports_written,
-		 lost, pruned;
+		 pruned;
 	char last_crash[512];		/* the last crash's log line */
 	double hit_ns;			/* one probe hit here (calibrate.h) */
-	uint64_t gone_hits, gone_lost;	/* of processes forgotten */
+	uint64_t gone_hits;		/* of processes forgotten */
+	struct daemon_lost gone_lost;
 	uint64_t stray;			/* records of processes not targets */
 };
 
@@ -103,11 +113,8 @@ int daemon_write_report(struct daemon *d, struct target *tg,
 size_t daemon_findings(struct target *tg);
 /* Its binary's symbol tables, with its load bias. */
 struct gobin *daemon_gobin(struct target *tg);
-/*
- * Records lost in all: what the ring buffer had no room for, what a
- * report's cap left out, fatal records not stored.
- */
-uint64_t daemon_lost(const struct daemon *d);
+/* Records lost so far, by cause; returns their sum. */
+uint64_t daemon_lost(const struct daemon *d, struct daemon_lost *by);
 /* Oldest files first, until DIR is under --max-disk. */
 void daemon_prune(struct daemon *d);
 

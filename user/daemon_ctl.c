@@ -203,6 +203,7 @@ static double observed(const struct target *tg)
 
 static void status_json(const struct daemon *d, FILE *f)
 {
+	struct daemon_lost lost;
 	struct json_writer jw;
 
 	jw_init(&jw, f, true);
@@ -220,7 +221,10 @@ static void status_json(const struct daemon *d, FILE *f)
 	jw_kv_uint(&jw, "attach_failures", d->attach_failed);
 	jw_kv_uint(&jw, "crashes", d->crashes);
 	/* Lost in all: the ring buffers' drops and the reports' cap. */
-	jw_kv_uint(&jw, "lost_records", daemon_lost(d));
+	jw_kv_uint(&jw, "lost_records", daemon_lost(d, &lost));
+	jw_kv_uint(&jw, "lost_ring_buffer", lost.ring);
+	jw_kv_uint(&jw, "lost_report_cap", lost.cap);
+	jw_kv_uint(&jw, "lost_memory", lost.memory);
 	jw_key(&jw, "last_crash");
 	if (d->last_crash[0])
 		jw_string(&jw, d->last_crash);
@@ -244,10 +248,11 @@ static void status_json(const struct daemon *d, FILE *f)
 		jw_kv_double(&jw, "cost_percent", cost(tg));
 		jw_kv_double(&jw, "observed_fraction", observed(tg));
 		jw_kv_uint(&jw, "hits", tg->sp.total_hits);
-		jw_kv_uint(&jw, "lost",
-			   tg->sp.total_lost + tg->sp.total_over_cap);
+		jw_kv_uint(&jw, "lost", tg->sp.total_lost +
+			   tg->sp.total_over_cap + tg->unkept);
 		jw_kv_uint(&jw, "lost_ring_buffer", tg->sp.total_lost);
 		jw_kv_uint(&jw, "lost_report_cap", tg->sp.total_over_cap);
+		jw_kv_uint(&jw, "lost_memory", tg->unkept);
 		jw_kv_uint(&jw, "shared_maps", tg->findings);
 		jw_kv_uint(&jw, "reports", tg->reports);
 		jw_kv_bool(&jw, "crashed", tg->crash_ns != 0);
@@ -272,7 +277,7 @@ static void status_text(const struct daemon *d, FILE *f)
 		bingroup_count(d->groups),
 		(unsigned long long)d->attach_failed,
 		(unsigned long long)d->crashes,
-		(unsigned long long)daemon_lost(d));
+		(unsigned long long)daemon_lost(d, NULL));
 	if (d->ntargets)
 		fprintf(f, "\n  %-8s %-8s %-9s %-7s %-9s %-12s %-6s %s\n",
 			"PID", "NS PID", "GUARDED", "COST%", "OBSERVED",

@@ -315,23 +315,27 @@ static double cost_pct(const struct daemon *d)
 	return worst;
 }
 
-uint64_t daemon_lost(const struct daemon *d)
+uint64_t daemon_lost(const struct daemon *d, struct daemon_lost *by)
 {
-	uint64_t n = d->lost;
+	struct daemon_lost l = d->gone_lost;
 
 	for (size_t i = 0; i < d->ntargets; i++) {
 		const struct target *tg = d->targets[i];
 
-		n += tg->sp.total_lost + tg->sp.total_over_cap + tg->unkept;
+		l.ring += tg->sp.total_lost;
+		l.cap += tg->sp.total_over_cap;
+		l.memory += tg->unkept;
 	}
-	return n;
+	if (by)
+		*by = l;
+	return l.ring + l.cap + l.memory;
 }
 
-static void totals(const struct daemon *d, uint64_t *hits, uint64_t *lost,
-		   uint64_t *shared)
+static void totals(const struct daemon *d, uint64_t *hits,
+		   struct daemon_lost *lost, uint64_t *shared)
 {
 	*hits = d->gone_hits;
-	*lost = daemon_lost(d);
+	daemon_lost(d, lost);
 	*shared = 0;
 	for (size_t i = 0; i < d->ntargets; i++) {
 		*hits += d->targets[i]->sp.total_hits;
@@ -342,7 +346,8 @@ static void totals(const struct daemon *d, uint64_t *hits, uint64_t *lost,
 int daemon_write_metrics(const struct daemon *d, struct errbuf *err)
 {
 	char path[4200], *tmp = NULL;
-	uint64_t hits, lost, shared;
+	struct daemon_lost lost;
+	uint64_t hits, shared;
 	FILE *f;
 	int ret = 0;
 
@@ -363,10 +368,13 @@ int daemon_write_metrics(const struct daemon *d, struct errbuf *err)
 		"the costliest process, in percent of one CPU.\n"
 		"# TYPE gomaptrace_cost_percent gauge\n"
 		"gomaptrace_cost_percent %.3f\n"
-		"# HELP gomaptrace_lost_records_total Records the ring buffer "
-		"had no room for, or over a report's cap.\n"
+		"# HELP gomaptrace_lost_records_total Records lost: the ring "
+		"buffer had no room (ring_buffer), over a report's cap "
+		"(report_cap), no memory (memory).\n"
 		"# TYPE gomaptrace_lost_records_total counter\n"
-		"gomaptrace_lost_records_total %llu\n"
+		"gomaptrace_lost_records_total{reason=\"ring_buffer\"} %llu\n"
+		"gomaptrace_lost_records_total{reason=\"report_cap\"} %llu\n"
+		"gomaptrace_lost_records_total{reason=\"memory\"} %llu\n"
 		"# HELP gomaptrace_shared_maps Maps written by several "
 		"goroutines, in the processes guarded now.\n"
 		"# TYPE gomaptrace_shared_maps gauge\n"
@@ -379,7 +387,8 @@ int daemon_write_metrics(const struct daemon *d, struct errbuf *err)
 		"# TYPE gomaptrace_attach_failures_total counter\n"
 		"gomaptrace_attach_failures_total %llu\n",
 		d->ntargets, (unsigned long long)hits, cost_pct(d),
-		(unsigned long long)lost, (unsigned long long)shared,
+		(unsigned long long)lost.ring, (unsigned long long)lost.cap,
+		(unsigned long long)lost.memory, (unsigned long long)shared,
 		(unsigned long long)d->crashes,
 		(unsigned long long)d->attach_failed);
 	if (fflush(f) || ferror(f))
