@@ -239,6 +239,21 @@ def daemon_uprobes(dpid, exe):
             or e.get("filename", "").startswith("/proc/self/fd/")]
 
 
+def bpftool_json(*args):
+    p = subprocess.run(["bpftool", "-j", *args], capture_output=True,
+                       text=True, check=True, timeout=60)
+    return json.loads(p.stdout or "[]")
+
+
+def our_links():
+    """BPF links in the kernel (held or not) whose program is one of ours
+    (op_*, fatal*): the uprobe_multi links of a process's map-operation
+    probes are links, not perf events, so `perf list` does not show them."""
+    names = {p["id"]: p.get("name", "") for p in bpftool_json("prog", "list")}
+    return [ln for ln in bpftool_json("link", "list")
+            if names.get(ln.get("prog_id"), "").startswith(("op_", "fatal"))]
+
+
 def test_stop_leaves_nothing(tmp_path):
     """SIGTERM: exit 0 within 2 s, no uprobe left on the binary, the
     program untouched (it runs on, then exits as it would). Then the same
@@ -248,13 +263,18 @@ def test_stop_leaves_nothing(tmp_path):
         d = Daemon(tmp_path / sig.name)
         app, pid = start_racer(exe)
         wait_until(lambda: pid in d.guarded() and
-                   daemon_uprobes(d.p.pid, exe), "the daemon's probes")
+                   daemon_uprobes(d.p.pid, exe) and
+                   any(ln["prog_id"] for ln in our_links()),
+                   "the daemon's probes")
+        # The idle program's map probes stay in (within the budget).
+        names = {p["id"]: p.get("name") for p in bpftool_json("prog", "list")}
+        assert "op_multi" in {names.get(ln["prog_id"]) for ln in our_links()}
         rc, err, took = d.stop(sig)
         print(f"\n{sig.name}: the daemon exited in {took * 1e3:.0f} ms")
         if sig == signal.SIGTERM:
             assert rc == 0, err
-        wait_until(lambda: not daemon_uprobes(d.p.pid, exe),
-                   "the probes to go")
+        wait_until(lambda: not daemon_uprobes(d.p.pid, exe) and
+                   not our_links(), "the probes to go")
         wait_until(lambda: not watchdog_of(pid), "the watchdog to go")
         with open(f"/proc/{pid}/stat") as f:
             assert f.read().rsplit(")", 1)[1].split()[0] in "RS"
