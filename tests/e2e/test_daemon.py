@@ -231,12 +231,11 @@ def container_once(tmp_path):
 
 
 def daemon_uprobes(dpid, exe):
-    """Uprobe perf events on exe, or held by process dpid, or named by a
-    descriptor (/proc/self/fd/N: how the daemon names each binary, so
-    that no later rename or exec can move a probe to another file)."""
+    """Uprobe perf events on exe, or held by process dpid (the daemon
+    names each binary by a descriptor, /proc/self/fd/N, so that no later
+    rename or exec can move a probe to another file)."""
     return [e for e in uprobes_on("") if e.get("filename", "").endswith(exe)
-            or e.get("pid") == dpid
-            or e.get("filename", "").startswith("/proc/self/fd/")]
+            or e.get("pid") == dpid]
 
 
 def bpftool_json(*args):
@@ -245,13 +244,28 @@ def bpftool_json(*args):
     return json.loads(p.stdout or "[]")
 
 
-def our_links():
-    """BPF links in the kernel (held or not) whose program is one of ours
-    (op_*, fatal*): the uprobe_multi links of a process's map-operation
-    probes are links, not perf events, so `perf list` does not show them."""
-    names = {p["id"]: p.get("name", "") for p in bpftool_json("prog", "list")}
+def prog_ids_of(pid):
+    """The BPF programs process pid holds (its fds' fdinfo), and those its
+    links run."""
+    ids = set()
+    fd_dir = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fd_dir):
+        try:
+            with open(f"{fd_dir}/{fd}") as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+def links_of(progs):
+    """BPF links in the kernel (held or not) running one of progs: the
+    uprobe_multi links of a process's map-operation probes are links, not
+    perf events, so `perf list` does not show them."""
     return [ln for ln in bpftool_json("link", "list")
-            if names.get(ln.get("prog_id"), "").startswith(("op_", "fatal"))]
+            if ln.get("prog_id") in progs]
 
 
 def test_stop_leaves_nothing(tmp_path):
@@ -264,17 +278,18 @@ def test_stop_leaves_nothing(tmp_path):
         app, pid = start_racer(exe)
         wait_until(lambda: pid in d.guarded() and
                    daemon_uprobes(d.p.pid, exe) and
-                   any(ln["prog_id"] for ln in our_links()),
-                   "the daemon's probes")
+                   links_of(prog_ids_of(d.p.pid)), "the daemon's probes")
+        ours = prog_ids_of(d.p.pid)
         # The idle program's map probes stay in (within the budget).
         names = {p["id"]: p.get("name") for p in bpftool_json("prog", "list")}
-        assert "op_multi" in {names.get(ln["prog_id"]) for ln in our_links()}
+        assert "op_multi" in {names.get(ln["prog_id"])
+                              for ln in links_of(ours)}
         rc, err, took = d.stop(sig)
         print(f"\n{sig.name}: the daemon exited in {took * 1e3:.0f} ms")
         if sig == signal.SIGTERM:
             assert rc == 0, err
         wait_until(lambda: not daemon_uprobes(d.p.pid, exe) and
-                   not our_links(), "the probes to go")
+                   not links_of(ours), "the probes to go")
         wait_until(lambda: not watchdog_of(pid), "the watchdog to go")
         with open(f"/proc/{pid}/stat") as f:
             assert f.read().rsplit(")", 1)[1].split()[0] in "RS"
@@ -414,7 +429,7 @@ def test_sampled_within_budget(go, tmp_path):
     finally:
         app.kill()
         app.wait()
-    (js,) = sorted(reports.glob("*.json"))[:1]
+    (js,) = sorted(reports.glob("mutex_server-*.json"))[:1]
     assert js.name.startswith(f"mutex_server-{go}-") and \
         f"-{app.pid}-" in js.name
     pb = js.with_name(js.name[:-len(".json")] + ".pb.gz").read_bytes()
