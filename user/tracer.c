@@ -51,9 +51,7 @@ struct tracer {
 	void *fn_ctx;
 	int seen;
 	bool stopped;
-	struct tracer_opts opts;	/* as opened: re-attaching uses them */
-	struct bpf_link *sites[TRACER_MAX_SITES];	/* call-site probes */
-	size_t nsites;
+	struct tracer_opts opts;	/* as opened */
 };
 
 /* A ring buffer many tracers write to (tracer_opts.ring). */
@@ -722,7 +720,6 @@ void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
-	tracer_detach_sites(t);
 	ring_buffer__free(t->rb);
 	for (size_t i = 0; i < t->nlinks; i++)
 		link_reaper_destroy(t->links[i]);
@@ -735,42 +732,6 @@ void tracer_close(struct tracer *t)
 struct gomaptrace_bpf *tracer_skel(struct tracer *t)
 {
 	return t->skel;
-}
-
-int tracer_fd(const struct tracer *t)
-{
-	return t->rb ? ring_buffer__epoll_fd(t->rb) : -1;
-}
-
-/*
- * Duty-cycling (the daemon's budget): the programs stay loaded and the
- * ring buffer mapped; only the uprobes come and go, so the process pays
- * nothing while they are out and re-attaching costs no verifier run.
- */
-void tracer_detach_probes(struct tracer *t)
-{
-	for (size_t i = 0; i < t->nlinks; i++)
-		link_reaper_destroy(t->links[i]);
-	free(t->links);
-	t->links = NULL;
-	t->nlinks = 0;
-	t->nslow = 0;
-}
-
-int tracer_attach_probes(struct tracer *t, const struct gobin *gb,
-			 struct errbuf *err)
-{
-	if (t->nlinks)
-		return 0;
-	if (!attach(t, gb, &t->opts, err))
-		return 0;
-	tracer_detach_probes(t);
-	return -1;
-}
-
-bool tracer_attached(const struct tracer *t)
-{
-	return t->nlinks != 0;
 }
 
 static struct bpf_program *site_prog(struct tracer *t, uint8_t op)
@@ -790,42 +751,6 @@ static struct bpf_program *site_prog(struct tracer *t, uint8_t op)
 		return k->progs.op_iter_next_site;
 	}
 	return NULL;
-}
-
-int tracer_attach_sites(struct tracer *t, const struct gobin *gb,
-			const struct site_probe *sp, size_t n,
-			struct errbuf *err)
-{
-	pid_t pid = t->opts.pid ? t->opts.pid : -1;
-
-	if (t->nsites)
-		return 0;
-	for (size_t i = 0; i < n && i < TRACER_MAX_SITES; i++) {
-		struct bpf_program *prog = site_prog(t, sp[i].op);
-		struct bpf_link *l;
-
-		if (!prog)
-			continue;
-		l = bpf_program__attach_uprobe(prog, false, pid, gb->path,
-					       (size_t)sp[i].file_offset);
-		if (!l) {
-			errbuf_set(err, "cannot attach a call-site probe at "
-				   "file offset 0x%llx of %s: %s",
-				   (unsigned long long)sp[i].file_offset,
-				   gb->path, strerror(errno));
-			tracer_detach_sites(t);
-			return -1;
-		}
-		t->sites[t->nsites++] = l;
-	}
-	return 0;
-}
-
-void tracer_detach_sites(struct tracer *t)
-{
-	for (size_t i = 0; i < t->nsites; i++)
-		link_reaper_destroy(t->sites[i]);
-	t->nsites = 0;
 }
 
 /* ---- many tracers, one ring buffer (the daemon's) ---- */

@@ -116,18 +116,6 @@ void tracer_close(struct tracer *t);
 /* The loaded BPF object, for the crash guard (user/guard.c). */
 struct gomaptrace_bpf *tracer_skel(struct tracer *t);
 
-/* Readable when records wait: for a caller polling many things. */
-int tracer_fd(const struct tracer *t);
-
-/*
- * Take the uprobes out (the programs stay loaded) and put them back, for
- * duty-cycling: 0, or -1 with err set (then none is attached).
- */
-void tracer_detach_probes(struct tracer *t);
-int tracer_attach_probes(struct tracer *t, const struct gobin *gb,
-			 struct errbuf *err);
-bool tracer_attached(const struct tracer *t);
-
 /*
  * Call-site probes (the daemon's targeted probes): uprobes on CALL rel32
  * instructions into a runtime map function, in the user's code, recording
@@ -140,11 +128,6 @@ struct site_probe {
 	uint8_t op;		/* enum gmt_op of the function it calls */
 	int64_t file_offset;	/* of the CALL instruction */
 };
-
-int tracer_attach_sites(struct tracer *t, const struct gobin *gb,
-			const struct site_probe *sp, size_t n,
-			struct errbuf *err);
-void tracer_detach_sites(struct tracer *t);
 
 /*
  * One ring buffer for many tracers (the daemon's): bytes a power of two,
