@@ -49,23 +49,6 @@ static int logf_(const char *fmt, ...)
 	return 0;
 }
 
-static bool is_tgid(pid_t pid)
-{
-	struct proc_status st;
-
-	return !proc_status_read(pid, &st) && st.tgid == pid;
-}
-
-/* Its PID in its own PID namespace; 0 when that is the host's. */
-static pid_t ns_pid(pid_t pid)
-{
-	struct proc_status st;
-
-	if (proc_status_read(pid, &st) || st.nspid == pid)
-		return 0;
-	return st.nspid;
-}
-
 static struct target *find_target(struct daemon *d, pid_t pid)
 {
 	for (size_t i = 0; i < d->ntargets; i++)
@@ -182,8 +165,9 @@ static void target_free(struct daemon *d, struct target *tg)
 	free(tg);
 }
 
-static struct target *new_target(pid_t pid, const struct bin_id *id,
-				 const char *exe)
+/* nspid: its PID in its own PID namespace; 0 when that is the host's. */
+static struct target *new_target(pid_t pid, pid_t nspid,
+				 const struct bin_id *id, const char *exe)
 {
 	struct target *tg = calloc(1, sizeof(*tg));
 
@@ -195,7 +179,7 @@ static struct target *new_target(pid_t pid, const struct bin_id *id,
 	}
 	tg->pid = pid;
 	tg->pidfd = -1;
-	tg->nspid = ns_pid(pid);
+	tg->nspid = nspid;
 	tg->bin = *id;
 	snprintf(tg->exe, sizeof(tg->exe), "%s", exe);
 	return tg;
@@ -205,12 +189,15 @@ static struct target *new_target(pid_t pid, const struct bin_id *id,
 static void consider(void *ctx, pid_t pid)
 {
 	struct daemon *d = ctx;
+	struct proc_status ps;
 	struct target *tg;
 	struct bin_id id;
 	char exe[256];
 
+	/* A thread's own exec event, or gone already: nothing to guard. */
 	if (pid == getpid() || find_target(d, pid) ||
-	    !pid_wanted(d->o, pid) || !is_tgid(pid))
+	    !pid_wanted(d->o, pid) || proc_status_read(pid, &ps) ||
+	    ps.tgid != pid)
 		return;
 	d->seen++;
 	if (bincache_classify(d->bins, pid, &id) != BIN_GO)
@@ -222,7 +209,7 @@ static void consider(void *ctx, pid_t pid)
 		      DAEMON_MAX_TARGETS);
 		return;
 	}
-	tg = new_target(pid, &id, exe);
+	tg = new_target(pid, ps.nspid == pid ? 0 : ps.nspid, &id, exe);
 	if (!tg)
 		return;
 	if (attach(d, tg)) {
@@ -276,8 +263,7 @@ static void forget(struct daemon *d, size_t i)
 /* Its probes out but the fatal path's; the freeze over: the crash's end. */
 static void end_crash(struct target *tg)
 {
-	tracer_links_drop(&tg->sp.links);
-	tracer_links_drop(&tg->sp.site_links);
+	sampler_detach(&tg->sp);
 	tg->t.meta.end_ns = trace_now_ns();
 	guard_close(tg->guard, &tg->t);
 	tg->guard = NULL;

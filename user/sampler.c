@@ -243,10 +243,15 @@ void sampler_reset(struct sampler *sp, uint64_t now)
 	sp->t.meta.wall_start_ns = trace_wall_now_ns();
 }
 
-void sampler_stop(struct sampler *sp)
+void sampler_detach(struct sampler *sp)
 {
 	tracer_links_drop(&sp->links);
 	tracer_links_drop(&sp->site_links);
+}
+
+void sampler_stop(struct sampler *sp)
+{
+	sampler_detach(sp);
 	sp->tr = NULL;
 	trace_free(&sp->t);
 }

@@ -79,6 +79,8 @@ void sampler_meta(struct sampler *sp, double budget_pct, double hit_ns,
 void sampler_reset(struct sampler *sp, uint64_t now);
 /* Estimated cost so far, in percent of one CPU. */
 double sampler_cost_pct(const struct sampler *sp, uint64_t now);
+/* Its probes out (a crash: nothing more to sample); its events stay. */
+void sampler_detach(struct sampler *sp);
 void sampler_stop(struct sampler *sp);
 
 struct analysis;

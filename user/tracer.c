@@ -51,7 +51,6 @@ struct tracer {
 	void *fn_ctx;
 	int seen;
 	bool stopped;
-	struct tracer_opts opts;	/* as opened */
 };
 
 /* A ring buffer many tracers write to (tracer_opts.ring). */
@@ -476,21 +475,35 @@ static void hist_free(struct hist_table *ht)
 
 /* ---- draining ---- */
 
+/*
+ * A record from the ring as an event, and as a fatal record when it is
+ * one; false when it is too short for what its op says.
+ */
+static bool record_view(void *data, size_t size, const struct gmt_event **ev,
+			const struct gmt_fatal_event **fatal)
+{
+	*ev = data;
+	*fatal = NULL;
+	if (size < sizeof(**ev))
+		return false;
+	if ((*ev)->op != GMT_OP_FATAL)
+		return true;
+	if (size < sizeof(**fatal))
+		return false;
+	*fatal = data;
+	return true;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
-	const struct gmt_event *ev = data;
-	const struct gmt_fatal_event *fatal = NULL;
+	const struct gmt_event *ev;
+	const struct gmt_fatal_event *fatal;
 
-	if (size < sizeof(*ev))
+	if (!record_view(data, size, &ev, &fatal))
 		return 0;
-	if (ev->op == GMT_OP_FATAL) {
-		if (size < sizeof(*fatal))
-			return 0;
-		fatal = data;
-	} else {
+	if (!fatal)
 		hist_record(&t->hist, ev);
-	}
 	t->seen++;
 	if (!t->fn(t->fn_ctx, ev, fatal))
 		return 0;
@@ -517,11 +530,10 @@ int tracer_open(struct tracer **out, const struct gobin *gb,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return errbuf_set(err, "out of memory");
-	t->opts = *opts;
 	if (load(t, gb, opts, err) || attach(t, gb, opts, err))
 		goto fail;
 	if (opts->ring) {
-		/* Read through the ring's own reader (tracer_ring_poll). */
+		/* Read through the ring's reader (tracer_ring_consume). */
 		*out = t;
 		return 0;
 	}
@@ -559,7 +571,7 @@ int tracer_poll(struct tracer *t, int timeout_ms, tracer_event_fn fn,
 	int n, wait;
 
 	if (!t->rb)
-		return -EINVAL;	/* a shared ring: tracer_ring_poll() */
+		return -EINVAL;	/* a shared ring: tracer_ring_consume() */
 	t->fn = fn;
 	t->fn_ctx = ctx;
 	t->seen = 0;
@@ -758,16 +770,11 @@ static struct bpf_program *site_prog(struct tracer *t, uint8_t op)
 static int ring_record(void *ctx, void *data, size_t size)
 {
 	struct tracer_ring *r = ctx;
-	const struct gmt_event *ev = data;
-	const struct gmt_fatal_event *fatal = NULL;
+	const struct gmt_event *ev;
+	const struct gmt_fatal_event *fatal;
 
-	if (size < sizeof(*ev))
+	if (!record_view(data, size, &ev, &fatal))
 		return 0;
-	if (ev->op == GMT_OP_FATAL) {
-		if (size < sizeof(*fatal))
-			return 0;
-		fatal = data;
-	}
 	r->seen++;
 	if (!r->fn(r->fn_ctx, ev, fatal) && r->seen < r->max)
 		return 0;
