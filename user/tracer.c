@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "gomaptrace.skel.h"
 #include "link_reaper.h"
 #include "tracer.h"
+#include "uprobe_multi.h"
 
 #define DEFAULT_RINGBUF_BYTES	(64u << 20)
 #define MIN_RINGBUF_BYTES	(64u << 10)
@@ -219,9 +219,6 @@ static void skip_op_programs(struct gomaptrace_bpf *k)
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
 		bpf_program__set_autoload(progs[i], false);
 }
-
-/* Not in libbpf 1.1's enum; the kernel's since 6.6. */
-#define ATTACH_UPROBE_MULTI	48
 
 static int load_once(struct tracer *t, const struct gobin *gb,
 		     const struct tracer_opts *o, struct errbuf *err)
@@ -875,36 +872,13 @@ static int links_attach(struct tracer_links *tl, struct bpf_program *prog,
 	return errbuf_set(err, "out of memory");
 }
 
-/* The layout of union bpf_attr's link_create for uprobe_multi (6.6). */
-struct umulti_attr {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 umulti_flags;
-	__u32 pid;
-	__u32 _pad;
-};
-
 /* One link for n offsets of path, in process pid only. */
 static int umulti_link(struct tracer *t, const char *path, pid_t pid,
 		       const unsigned long *offs, const __u64 *cookies,
 		       size_t n, struct tracer_links *tl, struct errbuf *err)
 {
-	struct umulti_attr a = {
-		.prog_fd = bpf_program__fd(t->skel->progs.op_multi),
-		.attach_type = ATTACH_UPROBE_MULTI,
-		.path = (__u64)(uintptr_t)path,
-		.offsets = (__u64)(uintptr_t)offs,
-		.cookies = (__u64)(uintptr_t)cookies,
-		.cnt = (__u32)n, .pid = (__u32)pid,
-	};
-	int fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	int fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.op_multi),
+				   path, pid, offs, cookies, n);
 
 	if (fd < 0) {
 		int e = errno;
