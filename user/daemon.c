@@ -298,7 +298,7 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 	if (!tg->sp.tr || tg->crash_ns)
 		return;
 	tg->next_tick = sampler_tick(&tg->sp, d->o->budget_pct / 100,
-				     d->hit_ns, now);
+				     d->hit_ns, tg->next_report, now);
 	if (now >= tg->next_check) {
 		size_t before = tg->findings;
 
@@ -315,6 +315,9 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 	if (now >= tg->next_report) {
 		tg->next_report = now + (uint64_t)(d->o->interval_s * 1e9);
 		report(d, tg);
+		/* A report that was full may let the probes in at once. */
+		if (!tg->sp.on && tg->sp.next_on < tg->next_tick)
+			tg->next_tick = tg->sp.next_on;
 	}
 }
 
@@ -448,26 +451,47 @@ static int on_signal(struct daemon *d, int sfd)
 
 enum { FD_SIG, FD_EXEC, FD_CTL, FD_RING, FD_FIXED };
 
-/*
- * Until the next window edge; map operations never wake us, so a window
- * open is drained at least every 50 ms.
- */
-static int timeout_ms(const struct daemon *d)
+static uint64_t min_u64(uint64_t a, uint64_t b)
 {
-	uint64_t now = trace_now_ns(), next = UINT64_MAX;
-	int ms, cap = 100;
+	return a < b ? a : b;
+}
+
+/* When a target next needs us: a window edge, a look, a report. */
+static uint64_t target_due(const struct target *tg)
+{
+	if (tg->crash_ns)
+		return tg->reported ? UINT64_MAX :
+		       tg->crash_ns + CRASH_SETTLE_NS;
+	if (!tg->sp.tr)
+		return UINT64_MAX;
+	return min_u64(tg->next_tick, min_u64(tg->next_check,
+					      tg->next_report));
+}
+
+/*
+ * Until the next thing due, and no more: each wake-up costs the host a
+ * context switch (0.5-1 ms of CPU on this VM, where a switch writes MSRs),
+ * so an idle daemon wakes once a second. Map operations never wake us, so
+ * a window open is drained at least every 50 ms; a fatal, an exec, a
+ * process's exit, a signal and `status` wake us through their fds.
+ */
+static int timeout_ms(const struct daemon *d, uint64_t next_metrics)
+{
+	uint64_t now = trace_now_ns(), next = next_metrics;
+	int cap = POLL_MAX_MS, ms;
 
 	for (size_t i = 0; i < d->ntargets; i++) {
 		const struct target *tg = d->targets[i];
 
-		if (tg->sp.tr && tg->next_tick < next)
-			next = tg->next_tick;
-		if (tg->crash_ns || tg->sp.on)
+		next = min_u64(next, target_due(tg));
+		if (tg->sp.on)
 			cap = 50;
 	}
-	if (next == UINT64_MAX)
-		return d->ntargets ? cap : POLL_MAX_MS;
-	ms = next <= now ? 0 : (int)((next - now) / 1000000) + 1;
+	if (next <= now)
+		return 0;
+	if (next - now >= (uint64_t)cap * 1000000)
+		return cap;
+	ms = (int)((next - now) / 1000000) + 1;
 	return ms < cap ? ms : cap;
 }
 
@@ -490,7 +514,7 @@ static int loop(struct daemon *d, int sfd)
 		for (size_t i = 0; i < d->ntargets; i++)
 			pfd[n++] = (struct pollfd){ d->targets[i]->pidfd,
 						    POLLIN, 0 };
-		if (poll(pfd, n, timeout_ms(d)) < 0 &&
+		if (poll(pfd, n, timeout_ms(d, next_metrics)) < 0 &&
 		    errno != EINTR)
 			return fail("poll: %s", strerror(errno));
 		if ((pfd[FD_SIG].revents & POLLIN) && on_signal(d, sfd))

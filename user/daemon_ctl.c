@@ -247,6 +247,8 @@ static void status_json(const struct daemon *d, FILE *f)
 		jw_kv_bool(&jw, "sampled", tg->sp.tr != NULL);
 		jw_kv_double(&jw, "cost_percent", cost(tg));
 		jw_kv_double(&jw, "observed_fraction", observed(tg));
+		jw_kv_string(&jw, "limited_by", tg->sp.tr ?
+			     sampler_limit_name(tg->sp.limit) : "none");
 		jw_kv_uint(&jw, "hits", tg->sp.total_hits);
 		jw_kv_uint(&jw, "lost", tg->sp.total_lost +
 			   tg->sp.total_over_cap + tg->unkept);

@@ -477,6 +477,7 @@ static void json_sampling(struct json_writer *jw, const struct trace *t)
 	jw_kv_double(jw, "budget_percent", sa->budget_pct);
 	jw_kv_double(jw, "cost_percent", sa->cost_pct);
 	jw_kv_double(jw, "hit_ns", sa->hit_ns);
+	jw_kv_string(jw, "limited_by", sa->limit ? sa->limit : "none");
 	jw_kv_uint(jw, "site_hits", sa->site_hits);
 	jw_kv_double(jw, "site_observed_fraction", sa->span_ns ?
 		     (double)sa->site_observed_ns / (double)sa->span_ns : 0);

@@ -131,40 +131,65 @@ void sampler_sites_now(struct sampler *sp, double budget_frac, uint64_t now)
 }
 
 /*
- * The window is over: what it cost decides how long the probes stay out,
- * so that on average they add no more than the budget, the call-site
- * probes in meanwhile included: off = len * (used - b) / (b - sites).
+ * What a window shows, as the part of the time the map probes may be in
+ * from now on: the budget's part (its cost, the call-site probes in
+ * meanwhile included, under budget_frac) and the report's (the records
+ * the report can still keep, spread evenly until it is written: probes
+ * in beyond that would only add records to drop). 1: stay in.
+ */
+static double duty(struct sampler *sp, double budget_frac, double hit_ns,
+		   uint64_t len, uint64_t report_at, uint64_t now)
+{
+	double rate = (double)sp->win_hits / (double)(len ? len : 1);
+	double used = rate * hit_ns, room = budget_frac, d = 1;
+	uint64_t left = report_at > now ? report_at - now : 0;
+	size_t keep = sp->t.nevents < SAMPLER_MAX_EVENTS ?
+		      SAMPLER_MAX_EVENTS - sp->t.nevents : 0;
+
+	sp->limit = SAMPLER_LIMIT_NONE;
+	if (sp->nsites && !sp->sites_dropped && sp->site_frac < budget_frac / 2)
+		room = budget_frac - sp->site_frac;
+	/* off = len * (used - b) / room, as a part of len + off */
+	if (used > budget_frac) {
+		d = room / (used - budget_frac + room);
+		sp->limit = SAMPLER_LIMIT_BUDGET;
+	}
+	if (left && rate > 0 && (double)keep / (double)left < rate * d) {
+		d = (double)keep / (double)left / rate;
+		sp->limit = SAMPLER_LIMIT_REPORT;
+	}
+	return d;
+}
+
+/*
+ * The window is over: what it showed decides how long the probes stay
+ * out, and how long the next window is: the cost comes in small doses,
+ * one window per CYCLE_NS, not one burst a minute.
  */
 static void end_window(struct sampler *sp, double budget_frac, double hit_ns,
-		       uint64_t now)
+		       uint64_t report_at, uint64_t now)
 {
-	uint64_t len = now - sp->win_start;
-	double used = (double)sp->win_hits * hit_ns / (double)(len ? len : 1);
-	double room = budget_frac;
-	uint64_t off;
+	uint64_t len = now - sp->win_start, off;
+	double d = duty(sp, budget_frac, hit_ns, len, report_at, now);
 
 	sp->observed_ns += now - max_u64(sp->win_start, sp->span_start);
 	sp->total_observed_ns += len;
 	sp->cost_ns += (double)sp->win_hits * hit_ns;
 	sp->win_hits = 0;
-	if (used <= budget_frac) {
+	if (d >= 1) {
 		/* Cheap enough to stay in: a new window at once. */
 		sp->win_start = now;
 		sp->win_len = SAMPLER_WIN_NS;
 		return;
 	}
-	/*
-	 * The next window as long as a CYCLE_NS cycle can afford at this
-	 * rate: the cost comes in small doses, not one burst a minute.
-	 */
-	sp->win_len = (uint64_t)(budget_frac * CYCLE_NS / used);
+	sp->win_len = (uint64_t)(d * CYCLE_NS);
 	if (sp->win_len < MIN_WIN_NS)
 		sp->win_len = MIN_WIN_NS;
 	if (sp->win_len > SAMPLER_WIN_NS)
 		sp->win_len = SAMPLER_WIN_NS;
-	if (sp->nsites && !sp->sites_dropped && sp->site_frac < budget_frac / 2)
-		room = budget_frac - sp->site_frac;
-	off = (uint64_t)((double)len * (used - budget_frac) / room);
+	/* The report is full: nothing until it is written. */
+	off = d > 0 ? (uint64_t)((double)len * (1 - d) / d) :
+		      report_at - now;
 	if (off > MAX_OFF_NS)
 		off = MAX_OFF_NS;
 	tracer_links_drop(&sp->links);
@@ -174,15 +199,17 @@ static void end_window(struct sampler *sp, double budget_frac, double hit_ns,
 }
 
 uint64_t sampler_tick(struct sampler *sp, double budget_frac, double hit_ns,
-		      uint64_t now)
+		      uint64_t report_at, uint64_t now)
 {
 	struct errbuf err = { 0 };
 
 	if (!sp->tr)
 		return UINT64_MAX;
 	count_lost(sp);
-	if (sp->on && now - sp->win_start >= sp->win_len)
-		end_window(sp, budget_frac, hit_ns, now);
+	/* A full report ends the window: more records would be dropped. */
+	if (sp->on && (now - sp->win_start >= sp->win_len ||
+		       sp->t.nevents >= SAMPLER_MAX_EVENTS))
+		end_window(sp, budget_frac, hit_ns, report_at, now);
 	if (!sp->on && now >= sp->next_on) {
 		sites_out(sp, hit_ns, now);
 		if (attach_ops(sp, &err))
@@ -191,6 +218,18 @@ uint64_t sampler_tick(struct sampler *sp, double budget_frac, double hit_ns,
 		sp->win_start = now;
 	}
 	return sp->on ? sp->win_start + sp->win_len : sp->next_on;
+}
+
+const char *sampler_limit_name(enum sampler_limit l)
+{
+	switch (l) {
+	case SAMPLER_LIMIT_BUDGET:
+		return "budget";
+	case SAMPLER_LIMIT_REPORT:
+		return "report";
+	default:
+		return "none";
+	}
 }
 
 /*
@@ -219,6 +258,7 @@ void sampler_meta(struct sampler *sp, double budget_pct, double hit_ns,
 	sp->t.meta.sampling.budget_pct = budget_pct;
 	sp->t.meta.sampling.cost_pct = sampler_cost_pct(sp, now);
 	sp->t.meta.sampling.hit_ns = hit_ns;
+	sp->t.meta.sampling.limit = sampler_limit_name(sp->limit);
 	sp->t.meta.sampling.nsites = sp->nsites;
 	for (size_t i = 0; i < sp->nsites; i++)
 		sp->t.meta.sampling.site_ret[i] = sp->site_pc[i] + 5 + sp->bias;
@@ -241,6 +281,9 @@ void sampler_reset(struct sampler *sp, uint64_t now)
 	sp->site_observed_ns = 0;
 	sp->t.meta.start_ns = now;
 	sp->t.meta.wall_start_ns = trace_wall_now_ns();
+	/* Out because the report was full: it is empty now. */
+	if (!sp->on && sp->limit == SAMPLER_LIMIT_REPORT && sp->next_on > now)
+		sp->next_on = now;
 }
 
 void sampler_detach(struct sampler *sp)

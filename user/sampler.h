@@ -26,6 +26,13 @@
 #define SAMPLER_WIN_NS		250000000ULL
 #define SAMPLER_MAX_EVENTS	200000		/* kept per report */
 
+/* What kept the map probes out last: their cost, or a report near full. */
+enum sampler_limit {
+	SAMPLER_LIMIT_NONE,
+	SAMPLER_LIMIT_BUDGET,
+	SAMPLER_LIMIT_REPORT,
+};
+
 struct sampler {
 	struct tracer *tr;		/* the binary's; NULL: not sampling */
 	struct gobin *gb;		/* the binary's */
@@ -37,6 +44,7 @@ struct sampler {
 	uint64_t start_ns;		/* sampling began */
 	uint64_t win_start, win_len, next_on;
 	uint64_t win_hits;		/* records of this window */
+	enum sampler_limit limit;	/* of the last window */
 	uint64_t lost_seen;		/* tracer_watch_lost(), last look */
 	/* Since the last report, and in all. */
 	uint64_t observed_ns, span_start;
@@ -68,10 +76,14 @@ void sampler_add(struct sampler *sp, const struct gmt_event *ev);
 /*
  * Counts what the ring lost, ends or begins a window as due (the ring
  * drained first). budget_frac: of one CPU; hit_ns: the calibrated cost of
- * a hit. Returns when it next needs a look (CLOCK_MONOTONIC ns).
+ * a hit; report_at: when the next report is due, until which the records
+ * it can still keep are spread. Returns when it next needs a look
+ * (CLOCK_MONOTONIC ns).
  */
 uint64_t sampler_tick(struct sampler *sp, double budget_frac, double hit_ns,
-		      uint64_t now);
+		      uint64_t report_at, uint64_t now);
+/* "budget", "report" or "none": for reports and status. */
+const char *sampler_limit_name(enum sampler_limit l);
 /* Fills t->meta.sampling for a report of what was kept since the last. */
 void sampler_meta(struct sampler *sp, double budget_pct, double hit_ns,
 		  uint64_t now);

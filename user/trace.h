@@ -157,6 +157,7 @@ struct trace_meta {
 		bool on;
 		uint64_t observed_ns, span_ns;
 		double budget_pct, cost_pct, hit_ns;
+		const char *limit;	/* what kept the probes out last */
 		/* Call-site probes: each CALL's run-time address + 5 (a
 		 * return address, symbolised as one). */
 		uint32_t nsites;

@@ -462,6 +462,36 @@ def test_sampled_within_budget(go, tmp_path):
     assert hits >= r["events"]
 
 
+def test_probes_out_once_the_report_is_full(tmp_path):
+    """A budget that never binds (100 %: a whole CPU) on a program
+    hammering private maps: the report (200,000 records kept per interval)
+    fills in well under a second, and then the map probes stay out, as
+    every record more would only be dropped; status says what kept them
+    out. Before, they stayed in: millions of hits, all but 200,000 lost."""
+    exe = go_build("shared_private", go="go1.26")
+    d = Daemon(tmp_path, "--budget", "100")
+    app = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout.readline().strip() == "ready"
+        wait_until(lambda: app.pid in d.guarded() and
+                   d.guarded()[app.pid].get("limited_by") == "report",
+                   "the report's room keeping the probes out", 30)
+        time.sleep(5)
+        t = d.guarded()[app.pid]
+    finally:
+        app.kill()
+        app.wait()
+    assert t["limited_by"] == "report", t
+    assert t["observed_fraction"] < 0.5, t
+    # What a window holds past the full mark (a tick and a ring read
+    # late) is all that can be dropped.
+    assert t["hits"] - t["lost_report_cap"] <= 200000, t
+    assert t["lost_report_cap"] < 200000, t
+    assert t["cost_percent"] < 100, t
+    rc, err, _ = d.stop()
+    assert rc == 0, err
+
+
 def m_events(report):
     return sum(m["events"] for m in report["maps"]) + \
         report["private"]["events"]
