@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -18,6 +17,7 @@
 #include "calibrate.h"
 #include "event.h"
 #include "gomaptrace.skel.h"
+#include "trace.h"
 #include "uprobe_multi.h"
 
 /*
@@ -89,14 +89,6 @@ __asm__(".text\n"
 	"	ret\n"
 	".size gmt_calibration_sled, .-gmt_calibration_sled\n");
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 struct calib {
 	struct gomaptrace_bpf *k;
 	bool umulti;		/* op_multi as uprobe_multi, as the daemon */
@@ -131,9 +123,9 @@ static double median_call_ns(struct calib *c, struct ring_buffer *rb)
 		uint64_t t0;
 
 		pollute(c);
-		t0 = now_ns();
+		t0 = trace_now_ns();
 		x = gmt_calibration_call(x, 0, c->frames, c->map, c->g);
-		c->ns[i] = now_ns() - t0;
+		c->ns[i] = trace_now_ns() - t0;
 		if (rb && i % 256 == 255)
 			ring_buffer__consume(rb);
 	}

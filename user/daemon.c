@@ -297,8 +297,8 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 {
 	if (!tg->sp.tr || tg->crash_ns)
 		return;
-	tg->next_tick = sampler_tick(&tg->sp, d->o->budget_pct / 100,
-				     d->hit_ns, tg->next_report, now);
+	sampler_tick(&tg->sp, d->o->budget_pct / 100, d->hit_ns,
+		     tg->next_report, now);
 	if (now >= tg->next_check) {
 		size_t before = tg->findings;
 
@@ -315,9 +315,6 @@ static void sample(struct daemon *d, struct target *tg, uint64_t now)
 	if (now >= tg->next_report) {
 		tg->next_report = now + (uint64_t)(d->o->interval_s * 1e9);
 		report(d, tg);
-		/* A report that was full may let the probes in at once. */
-		if (!tg->sp.on && tg->sp.next_on < tg->next_tick)
-			tg->next_tick = tg->sp.next_on;
 	}
 }
 
@@ -464,8 +461,8 @@ static uint64_t target_due(const struct target *tg)
 		       tg->crash_ns + CRASH_SETTLE_NS;
 	if (!tg->sp.tr)
 		return UINT64_MAX;
-	return min_u64(tg->next_tick, min_u64(tg->next_check,
-					      tg->next_report));
+	return min_u64(sampler_due(&tg->sp), min_u64(tg->next_check,
+						     tg->next_report));
 }
 
 /*
@@ -478,7 +475,7 @@ static uint64_t target_due(const struct target *tg)
 static int timeout_ms(const struct daemon *d, uint64_t next_metrics)
 {
 	uint64_t now = trace_now_ns(), next = next_metrics;
-	int cap = POLL_MAX_MS, ms;
+	int cap = POLL_MAX_MS;
 
 	for (size_t i = 0; i < d->ntargets; i++) {
 		const struct target *tg = d->targets[i];
@@ -491,8 +488,7 @@ static int timeout_ms(const struct daemon *d, uint64_t next_metrics)
 		return 0;
 	if (next - now >= (uint64_t)cap * 1000000)
 		return cap;
-	ms = (int)((next - now) / 1000000) + 1;
-	return ms < cap ? ms : cap;
+	return (int)((next - now) / 1000000) + 1;	/* at most cap */
 }
 
 static int loop(struct daemon *d, int sfd)

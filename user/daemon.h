@@ -57,7 +57,7 @@ struct target {
 	bool reported;
 	/* Map-operation sampling within the budget (sampler.h). */
 	struct sampler sp;
-	uint64_t next_report, next_check, next_tick;
+	uint64_t next_report, next_check;
 	size_t checked_events;		/* sp.t.nevents at the last look */
 	unsigned quiet_checks;		/* looks in a row with nothing new */
 	size_t findings;		/* maps shared, in the last analysis */

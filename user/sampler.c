@@ -212,11 +212,20 @@ uint64_t sampler_tick(struct sampler *sp, double budget_frac, double hit_ns,
 		end_window(sp, budget_frac, hit_ns, report_at, now);
 	if (!sp->on && now >= sp->next_on) {
 		sites_out(sp, hit_ns, now);
-		if (attach_ops(sp, &err))
-			return sp->next_on = now + MAX_OFF_NS;
+		if (attach_ops(sp, &err)) {
+			sp->next_on = now + MAX_OFF_NS;
+			return sampler_due(sp);
+		}
 		sp->on = true;
 		sp->win_start = now;
 	}
+	return sampler_due(sp);
+}
+
+uint64_t sampler_due(const struct sampler *sp)
+{
+	if (!sp->tr)
+		return UINT64_MAX;
 	return sp->on ? sp->win_start + sp->win_len : sp->next_on;
 }
 

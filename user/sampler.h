@@ -82,6 +82,8 @@ void sampler_add(struct sampler *sp, const struct gmt_event *ev);
  */
 uint64_t sampler_tick(struct sampler *sp, double budget_frac, double hit_ns,
 		      uint64_t report_at, uint64_t now);
+/* When it next needs a look, as sampler_tick() last said, or since. */
+uint64_t sampler_due(const struct sampler *sp);
 /* "budget", "report" or "none": for reports and status. */
 const char *sampler_limit_name(enum sampler_limit l);
 /* Fills t->meta.sampling for a report of what was kept since the last. */
