@@ -410,7 +410,7 @@ def test_status_without_daemon(tmp_path):
                         f"(nothing listens on {tmp_path}/daemon.sock)\n")
 
 
-@pytest.mark.parametrize("go", ["go1.19", "go1.26"])
+@pytest.mark.parametrize("go", GO_VERSIONS)
 def test_sampled_within_budget(go, tmp_path):
     """The map probes duty-cycled within the default budget: the shared map
     of mutex_server reported in DIR/reports (JSON and pprof) with its site,
@@ -462,13 +462,14 @@ def test_sampled_within_budget(go, tmp_path):
     assert hits >= r["events"]
 
 
-def test_probes_out_once_the_report_is_full(tmp_path):
+@pytest.mark.parametrize("go", GO_VERSIONS)
+def test_probes_out_once_the_report_is_full(go, tmp_path):
     """A budget that never binds (100 %: a whole CPU) on a program
     hammering private maps: the report (200,000 records kept per interval)
     fills in well under a second, and then the map probes stay out, as
     every record more would only be dropped; status says what kept them
     out. Before, they stayed in: millions of hits, all but 200,000 lost."""
-    exe = go_build("shared_private", go="go1.26")
+    exe = go_build("shared_private", go=go)
     d = Daemon(tmp_path, "--budget", "100")
     app = subprocess.Popen([exe], stdout=subprocess.PIPE, text=True)
     try:
